@@ -1,0 +1,52 @@
+// The actor of one lock on one node. It owns the lock's acceptor state and
+// runs the Paxos rounds for requests this node receives; the lock rules
+// themselves live in core/ (change.hpp, round.hpp, acceptor.hpp).
+#pragma once
+
+#include "actors/node_context.hpp"
+#include "core/acceptor.hpp"
+#include "messages/interfaces.hpp"
+
+#include <deque>
+#include <memory>
+#include <string>
+
+namespace godistlock::actors {
+
+// A waiter whose acquire is parked here until granted or its window ends.
+struct ParkedAcquire {
+  uint64_t id = 0;
+  wire::Request request;
+  caf::typed_response_promise<messages::wire_response> promise;
+  bool final_window = false; // its wait ends with this window
+};
+
+struct lock_state {
+  std::shared_ptr<const NodeContext> ctx;
+  node_actor node;
+  std::string name;
+  core::Acceptor acceptor;
+  core::BallotSource ballots{0, 0};
+  std::deque<ParkedAcquire> parked; // arrival order
+  uint64_t next_park_id = 0;
+  uint64_t handled = 0;          // client requests handled (retire handshake)
+  uint64_t activity = 0;         // bumps on every message; idle timers compare it
+  uint64_t writes_in_flight = 0; // persists sent to storage, not yet confirmed
+  uint64_t handoff_armed_for = 0; // epoch number a handoff timer is armed for
+  bool counted_held = false;
+  int64_t counted_waiters = 0;
+  bool draining = false;
+  static inline const char* name_tag = "godistlock.lock";
+};
+
+lock_actor::behavior_type lock_actor_impl(lock_actor::stateful_pointer<lock_state> self,
+                                          std::shared_ptr<const NodeContext> ctx,
+                                          node_actor node, std::string name,
+                                          core::AcceptorRecord record, core::Instant epoch_seen);
+
+// How long one acquire attempt waits at the node before the client is told
+// "still queued" and asks again: it bounds how much of a lease a waiter can
+// lose between sending the attempt and being granted.
+uint64_t park_window_ms(uint64_t ttl_ms);
+
+} // namespace godistlock::actors

@@ -1,0 +1,86 @@
+#include "actors/node.hpp"
+
+#include "actors/node_actor.hpp"
+#include "actors/storage_actor.hpp"
+#include "core/wal.hpp"
+#include "messages/codec.hpp"
+#include "net/connect.hpp"
+
+#include <caf/io/middleman.hpp>
+
+#include <random>
+#include <stdexcept>
+
+namespace godistlock::actors {
+
+Node::Node(caf::actor_system& sys, const NodeOptions& options) : sys_(sys) {
+  ctx_ = std::make_shared<NodeContext>();
+  ctx_->node_id = options.id;
+  ctx_->node_index = 1;
+  ctx_->boot_nonce = std::random_device{}() * 0x100000000ull + std::random_device{}();
+  ctx_->members.push_back(options.listen.to_string());
+  for (auto& p : options.peers)
+    ctx_->members.push_back(p.to_string());
+  ctx_->idle_retire = options.idle_retire;
+
+  // Replay: the newest record per lock wins. Every epoch restarts its timer
+  // at boot, which can only delay an expiry, never hasten it.
+  LockTable table;
+  auto boot = core::Clock::now().time_since_epoch().count();
+  core::Wal::Options wal_options{options.data_dir, options.fsync};
+  auto wal = std::make_shared<core::Wal>(
+    wal_options, [&](std::string_view key, std::string_view value) {
+      auto& slot = table[std::string(key)];
+      slot.record.assign(value.data(), value.size());
+      slot.epoch_seen_ns = boot;
+    });
+  warnings_ = wal->warnings();
+  for (auto& [name, resting] : table) {
+    auto record = messages::decode_record(resting.record);
+    if (!record)
+      throw core::StorageError("data dir " + options.data_dir + ": the record of lock '" + name +
+                               "' passed its checksum but cannot be decoded");
+    if (record->value.holder)
+      ++ctx_->counters->held_locks;
+    ctx_->counters->waiters +=
+      static_cast<int64_t>(record->value.queue.size() + (record->value.reserved ? 1 : 0));
+  }
+  replayed_locks_ = table.size();
+
+  // Arguments are shared pointers: a detached actor initialises on its own
+  // thread, possibly after this constructor returned.
+  storage_ = sys.spawn<caf::detached>(storage_actor_impl, std::move(wal), ctx_->counters);
+  ctx_->storage = storage_;
+  node_ = sys.spawn(node_actor_impl, std::shared_ptr<const NodeContext>(ctx_),
+                    std::make_shared<LockTable>(std::move(table)));
+  auto port = net::publish_node(sys, node_, options.listen);
+  if (!port) {
+    stop();
+    throw std::runtime_error("cannot listen on " + options.listen.to_string() + ": " +
+                             sys.render(port.error()));
+  }
+  port_ = *port;
+}
+
+Node::~Node() {
+  stop();
+}
+
+void Node::drain(std::chrono::milliseconds timeout) {
+  caf::scoped_actor self{sys_};
+  self->request(node_, timeout, atoms::drain::value)
+    .receive([](atoms::done) {}, [](caf::error&) {});
+}
+
+void Node::stop() {
+  if (stopped_)
+    return;
+  stopped_ = true;
+  if (port_ != 0)
+    sys_.middleman().unpublish(node_, port_);
+  // Lock actors are linked to the node actor and go down with it.
+  caf::anon_send_exit(node_, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(storage_, caf::exit_reason::user_shutdown);
+}
+
+} // namespace godistlock::actors

@@ -1,0 +1,60 @@
+// The node facade: builds and owns everything one godistlock-node runs (data
+// dir, storage actor, node actor, published port) so that main() and tests
+// never juggle raw actor handles.
+#pragma once
+
+#include "actors/node_context.hpp"
+#include "messages/interfaces.hpp"
+#include "net/endpoint.hpp"
+
+#include <caf/all.hpp>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace godistlock::actors {
+
+struct NodeOptions {
+  std::string id;
+  net::Endpoint listen;
+  std::vector<net::Endpoint> peers;
+  std::string data_dir;
+  bool fsync = true;
+  std::chrono::milliseconds idle_retire{3000};
+};
+
+class Node {
+public:
+  // Opens the data dir (throws core::StorageError naming file and offset on
+  // damage), replays it, spawns the actors and publishes the node actor
+  // (throws std::runtime_error when the port cannot be bound).
+  Node(caf::actor_system& sys, const NodeOptions& options);
+  ~Node();
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+
+  uint16_t port() const { return port_; }
+  const node_actor& handle() const { return node_; }
+  size_t replayed_locks() const { return replayed_locks_; }
+  const std::vector<std::string>& warnings() const { return warnings_; }
+
+  // Stops taking requests, answers waiters "shutting down" and returns once
+  // everything acknowledged is on disk (or `timeout` passed).
+  void drain(std::chrono::milliseconds timeout);
+  // Stops the actors; the actor system can then shut down.
+  void stop();
+
+private:
+  caf::actor_system& sys_;
+  std::shared_ptr<NodeContext> ctx_;
+  node_actor node_;
+  storage_actor storage_;
+  uint16_t port_ = 0;
+  size_t replayed_locks_ = 0;
+  std::vector<std::string> warnings_;
+  bool stopped_ = false;
+};
+
+} // namespace godistlock::actors

@@ -1,0 +1,37 @@
+// What every actor of one node shares: identity, tuning and counters.
+#pragma once
+
+#include "messages/interfaces.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace godistlock::actors {
+
+// Counters read by `stats`; written by lock and storage actors.
+struct NodeCounters {
+  std::atomic<uint64_t> grants{0};
+  std::atomic<uint64_t> releases{0};
+  std::atomic<uint64_t> expiries{0};
+  std::atomic<int64_t> held_locks{0};
+  std::atomic<int64_t> waiters{0};
+  std::atomic<uint64_t> wal_commits{0};
+  std::atomic<uint64_t> wal_records{0};
+};
+
+struct NodeContext {
+  std::string node_id;              // --id
+  uint32_t node_index = 1;          // position in the member list, 1-based
+  uint64_t boot_nonce = 0;          // random per process start: fresh ballots
+  std::vector<std::string> members; // every member's address, this one included
+  storage_actor storage;
+  std::shared_ptr<NodeCounters> counters = std::make_shared<NodeCounters>();
+  // A lock actor with nothing to do rests its state in the table after this.
+  std::chrono::milliseconds idle_retire{3000};
+};
+
+} // namespace godistlock::actors

@@ -1,0 +1,70 @@
+#include "actors/node_options.hpp"
+
+#include "core/limits.hpp"
+
+namespace godistlock::actors {
+
+const char* const node_usage =
+  "usage: godistlock-node --id ID --listen HOST:PORT --data-dir DIR\n"
+  "                       [--peers HOST:PORT,...] [--durability fsync|none]\n"
+  "                       [--log-level error|warn|info|debug] [--idle-retire DUR]\n";
+
+std::string parse_node_command_line(const std::vector<std::string>& args, NodeCommandLine& out) {
+  bool have_listen = false;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const auto& flag = args[i];
+    if (flag == "--help" || flag == "-h") {
+      out.help = true;
+      return {};
+    }
+    if (i + 1 >= args.size())
+      return flag.rfind("--", 0) == 0 ? "missing value for " + flag : "unexpected argument " + flag;
+    const auto& value = args[++i];
+    if (flag == "--id") {
+      if (auto e = core::check_owner(value); !e.empty())
+        return "bad --id: node id must be 1-128 bytes of printable UTF-8";
+      out.node.id = value;
+    } else if (flag == "--listen") {
+      auto ep = net::parse_endpoint(value, true);
+      if (!ep)
+        return "bad --listen '" + value + "': expected HOST:PORT";
+      out.node.listen = *ep;
+      have_listen = true;
+    } else if (flag == "--peers") {
+      auto peers = net::parse_endpoint_list(value);
+      if (!peers)
+        return "bad --peers '" + value + "': expected HOST:PORT[,HOST:PORT...]";
+      out.node.peers = *peers;
+    } else if (flag == "--data-dir") {
+      if (value.empty())
+        return "bad --data-dir: empty path";
+      out.node.data_dir = value;
+    } else if (flag == "--durability") {
+      if (value == "fsync")
+        out.node.fsync = true;
+      else if (value == "none")
+        out.node.fsync = false;
+      else
+        return "bad --durability '" + value + "': expected fsync or none";
+    } else if (flag == "--log-level") {
+      if (!core::parse_log_level(value, out.log_level))
+        return "bad --log-level '" + value + "': expected error, warn, info or debug";
+    } else if (flag == "--idle-retire") {
+      auto ms = core::parse_duration_ms(value);
+      if (!ms || *ms == 0 || *ms > core::max_ttl_ms)
+        return "bad --idle-retire '" + value + "': expected a duration such as 3s";
+      out.node.idle_retire = std::chrono::milliseconds(*ms);
+    } else {
+      return "unknown option " + flag;
+    }
+  }
+  if (out.node.id.empty())
+    return "missing --id";
+  if (!have_listen)
+    return "missing --listen";
+  if (out.node.data_dir.empty())
+    return "missing --data-dir";
+  return {};
+}
+
+} // namespace godistlock::actors

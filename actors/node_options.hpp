@@ -1,0 +1,24 @@
+// Command-line options of godistlock-node.
+#pragma once
+
+#include "actors/node.hpp"
+#include "core/log.hpp"
+
+#include <string>
+#include <vector>
+
+namespace godistlock::actors {
+
+struct NodeCommandLine {
+  NodeOptions node;
+  core::LogLevel log_level = core::LogLevel::info;
+  bool help = false;
+};
+
+extern const char* const node_usage;
+
+// Parses argv (without argv[0]). Returns an empty string on success,
+// otherwise a one-line error for the user.
+std::string parse_node_command_line(const std::vector<std::string>& args, NodeCommandLine& out);
+
+} // namespace godistlock::actors

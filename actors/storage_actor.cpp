@@ -1,0 +1,64 @@
+#include "actors/storage_actor.hpp"
+
+#include <cstdlib>
+#include <iostream>
+
+namespace godistlock::actors {
+
+namespace {
+
+using self_ptr = storage_actor::stateful_pointer<storage_state>;
+
+// A failed write or sync leaves the disk in an unknown state; answering
+// anyway could lose an acknowledged grant, so the node stops at once.
+[[noreturn]] void die(const std::exception& e) {
+  std::cerr << "godistlock-node: FATAL storage failure: " << e.what()
+            << "; stopping without answering pending requests" << std::endl;
+  std::_Exit(70);
+}
+
+void flush(self_ptr self) {
+  auto& st = self->state;
+  st.flush_scheduled = false;
+  try {
+    st.wal->commit();
+    st.counters->wal_commits = st.wal->commits();
+    st.counters->wal_records = st.wal->records_committed();
+    if (st.wal->wants_compaction())
+      st.wal->compact();
+  } catch (const std::exception& e) {
+    die(e);
+  }
+  auto waiting = std::move(st.waiting);
+  st.waiting.clear();
+  for (auto& rp : waiting)
+    rp.deliver(atoms::done::value);
+}
+
+} // namespace
+
+storage_actor::behavior_type storage_actor_impl(storage_actor::stateful_pointer<storage_state> self,
+                                                std::shared_ptr<core::Wal> wal,
+                                                std::shared_ptr<NodeCounters> counters) {
+  self->state.wal = std::move(wal);
+  self->state.counters = std::move(counters);
+  return {
+    [=](atoms::persist, std::vector<std::string>& keys,
+        std::vector<std::string>& values) -> caf::result<atoms::done> {
+      auto& st = self->state;
+      for (size_t i = 0; i < keys.size() && i < values.size(); ++i)
+        st.wal->append(keys[i], values[i]);
+      st.waiting.push_back(self->make_response_promise<atoms::done>());
+      // The flush message queues behind every persist already waiting in the
+      // mailbox, so one sync covers all of them.
+      if (!st.flush_scheduled) {
+        st.flush_scheduled = true;
+        self->send(self, atoms::flush::value);
+      }
+      return st.waiting.back();
+    },
+    [=](atoms::flush) { flush(self); },
+  };
+}
+
+} // namespace godistlock::actors

@@ -1,0 +1,381 @@
+#include "client/client.hpp"
+
+#include "core/limits.hpp"
+#include "messages/interfaces.hpp"
+#include "net/connect.hpp"
+#include "net/system_config.hpp"
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+
+#include <algorithm>
+#include <map>
+#include <mutex>
+#include <random>
+
+namespace godistlock::client {
+
+namespace {
+
+using namespace std::chrono;
+using caf::atom;
+
+std::string random_id() {
+  std::random_device rd;
+  static const char hex[] = "0123456789abcdef";
+  std::string id = "c-";
+  for (int i = 0; i < 16; ++i)
+    id.push_back(hex[rd() % 16]);
+  return id;
+}
+
+// How long a waiting acquire attempt may be parked at a server: mirrors
+// actors::park_window_ms (the server never parks longer).
+milliseconds park_window(milliseconds ttl) {
+  return milliseconds(std::clamp<int64_t>(ttl.count() / 4, 20, 1000));
+}
+
+Status status_of(wire::Code code) {
+  switch (code) {
+    case wire::OK:
+      return Status::ok;
+    case wire::NOT_ACQUIRED:
+      return Status::not_acquired;
+    case wire::NOT_HOLDER:
+      return Status::not_holder;
+    case wire::INVALID_ARGUMENT:
+      return Status::invalid_argument;
+    case wire::NO_QUORUM:
+    case wire::SHUTTING_DOWN:
+      return Status::unavailable;
+    default:
+      return Status::internal;
+  }
+}
+
+// Watches every server handle we hold: when a server's connection drops,
+// its handle is forgotten at once instead of timing out requests.
+struct ConnectionTable {
+  std::mutex mutex;
+  std::vector<std::optional<node_actor>> handles;
+  void forget(const caf::actor_addr& addr) {
+    std::lock_guard<std::mutex> guard(mutex);
+    for (auto& h : handles)
+      if (h && h->address() == addr)
+        h.reset();
+  }
+};
+
+caf::behavior connection_watcher(caf::event_based_actor* self,
+                                 std::shared_ptr<ConnectionTable> table) {
+  self->set_down_handler([table](caf::down_msg& dm) { table->forget(dm.source); });
+  return {
+    [=](caf::actor& server) { self->monitor(server); },
+  };
+}
+
+} // namespace
+
+const char* to_string(Status s) {
+  switch (s) {
+    case Status::ok:
+      return "ok";
+    case Status::not_acquired:
+      return "not acquired";
+    case Status::not_holder:
+      return "not the holder";
+    case Status::invalid_argument:
+      return "invalid argument";
+    case Status::unavailable:
+      return "unavailable";
+    default:
+      return "internal error";
+  }
+}
+
+struct Client::Impl {
+  ClientOptions options;
+  net::SystemConfig cfg;
+  caf::actor_system sys{cfg};
+  std::shared_ptr<ConnectionTable> connections = std::make_shared<ConnectionTable>();
+  caf::actor watcher;
+  std::atomic<size_t> preferred{0};
+  std::atomic<uint64_t> next_request{1};
+
+  explicit Impl(ClientOptions o) : options(std::move(o)) {
+    if (options.client_id.empty())
+      options.client_id = random_id();
+    connections->handles.resize(options.servers.size());
+    watcher = sys.spawn(connection_watcher, connections);
+  }
+
+  ~Impl() { caf::anon_send_exit(watcher, caf::exit_reason::user_shutdown); }
+
+  std::optional<node_actor> connection(size_t i, std::string& error) {
+    {
+      std::lock_guard<std::mutex> guard(connections->mutex);
+      if (connections->handles[i])
+        return connections->handles[i];
+    }
+    auto h = net::connect_node(sys, options.servers[i], options.attempt_timeout);
+    if (!h) {
+      error = options.servers[i].to_string() + ": " + sys.render(h.error());
+      return std::nullopt;
+    }
+    caf::anon_send(watcher, caf::actor_cast<caf::actor>(*h));
+    std::lock_guard<std::mutex> guard(connections->mutex);
+    connections->handles[i] = *h;
+    return *h;
+  }
+
+  void drop(size_t i, const node_actor& h) {
+    std::lock_guard<std::mutex> guard(connections->mutex);
+    if (connections->handles[i] && *connections->handles[i] == h)
+      connections->handles[i].reset();
+  }
+
+  struct Exchange {
+    bool answered = false;
+    wire::Response response;
+    std::string error;
+  };
+
+  // Sends `req` to one server after another, starting with the one that
+  // answered last, until one answers. The request id stays; the attempt
+  // number grows with every send. `sent_at` records each attempt's send time.
+  Exchange send(wire::Request& req, milliseconds extra_wait,
+                std::map<uint32_t, LeaseClock::time_point>* sent_at,
+                std::optional<size_t> only = std::nullopt) {
+    Exchange ex;
+    auto n = options.servers.size();
+    if (n == 0) {
+      ex.error = "no servers configured";
+      return ex;
+    }
+    size_t start = only ? *only : preferred.load();
+    size_t tries = only ? 1 : n;
+    for (size_t k = 0; k < tries; ++k) {
+      size_t i = (start + k) % n;
+      auto handle = connection(i, ex.error);
+      if (!handle)
+        continue;
+      if (sent_at)
+        (*sent_at)[req.attempt()] = LeaseClock::now();
+      bool got = false;
+      caf::scoped_actor self{sys};
+      self->request(*handle, options.attempt_timeout + extra_wait, messages::wire_request{req})
+        .receive(
+          [&](messages::wire_response& r) {
+            ex.response = std::move(r.pb);
+            got = true;
+          },
+          [&](caf::error& e) {
+            ex.error = options.servers[i].to_string() + ": " + sys.render(e);
+          });
+      req.set_attempt(req.attempt() + 1);
+      if (!got) {
+        drop(i, *handle);
+        continue;
+      }
+      if (ex.response.code() == wire::SHUTTING_DOWN) {
+        ex.error = options.servers[i].to_string() + ": shutting down";
+        continue;
+      }
+      preferred = i;
+      ex.answered = true;
+      return ex;
+    }
+    ex.error = "no server reachable (" + ex.error + ")";
+    return ex;
+  }
+
+  wire::Request new_request() {
+    wire::Request req;
+    req.set_client_id(options.client_id);
+    req.set_request_id(next_request++);
+    return req;
+  }
+
+  template <class R>
+  static R fail(Status s, std::string msg) {
+    R r;
+    r.status = s;
+    r.message = std::move(msg);
+    return r;
+  }
+
+  template <class R>
+  static R from_response(const wire::Response& resp) {
+    R r;
+    r.status = status_of(resp.code());
+    r.message = resp.message();
+    return r;
+  }
+
+  // The lease is timed from the send time of the attempt that created it.
+  // If that attempt is not one of ours, the lease cannot be timed: untrusted.
+  static LeaseClock::time_point trusted_until(const wire::Request& req, const wire::Grant& g,
+                                              const std::map<uint32_t, LeaseClock::time_point>& sent_at) {
+    if (g.lease_client_id() != req.client_id() || g.lease_request_id() != req.request_id())
+      return LeaseClock::time_point{};
+    auto it = sent_at.find(g.lease_attempt());
+    if (it == sent_at.end())
+      return LeaseClock::time_point{};
+    return it->second + trusted_lease(milliseconds(g.lease_ms()));
+  }
+
+  void cancel_wait(const std::string& name, const std::string& owner) {
+    auto req = new_request();
+    req.mutable_cancel()->set_name(name);
+    req.mutable_cancel()->set_owner(owner);
+    send(req, {}, nullptr);
+  }
+};
+
+Client::Client(ClientOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+
+Client::~Client() = default;
+
+const std::string& Client::client_id() const {
+  return impl_->options.client_id;
+}
+
+const std::vector<net::Endpoint>& Client::servers() const {
+  return impl_->options.servers;
+}
+
+AcquireReply Client::acquire(const std::string& name, const AcquireOptions& options) {
+  auto owner = options.owner.empty() ? impl_->options.client_id : options.owner;
+  std::optional<LeaseClock::time_point> wait_until;
+  if (options.wait)
+    wait_until = LeaseClock::now() + *options.wait;
+  auto remaining_wait_ms = [&]() -> uint64_t {
+    if (!wait_until)
+      return core::max_wait_ms;
+    auto left = duration_cast<milliseconds>(*wait_until - LeaseClock::now()).count();
+    return static_cast<uint64_t>(std::clamp<int64_t>(left, 0, core::max_wait_ms));
+  };
+  for (;;) {
+    auto req = impl_->new_request();
+    std::map<uint32_t, LeaseClock::time_point> sent_at;
+    for (;;) {
+      auto& a = *req.mutable_acquire();
+      a.set_name(name);
+      a.set_owner(owner);
+      a.set_ttl_ms(static_cast<uint64_t>(options.ttl.count()));
+      a.set_wait_ms(options.wait && options.wait->count() == 0 ? 0 : remaining_wait_ms());
+      auto ex = impl_->send(req, park_window(options.ttl), &sent_at);
+      if (!ex.answered)
+        return Impl::fail<AcquireReply>(Status::unavailable, ex.error);
+      auto& resp = ex.response;
+      if (resp.code() == wire::QUEUED) {
+        if (wait_until && LeaseClock::now() >= *wait_until) {
+          impl_->cancel_wait(name, owner);
+          return Impl::fail<AcquireReply>(Status::not_acquired,
+                                          "not acquired within the wait time");
+        }
+        continue; // ask again: same request, next attempt, place kept
+      }
+      if (resp.code() != wire::OK)
+        return Impl::from_response<AcquireReply>(resp);
+      AcquireReply r;
+      r.status = Status::ok;
+      r.lease = Lease{name, owner, resp.grant().token(), milliseconds(resp.grant().lease_ms()),
+                      Impl::trusted_until(req, resp.grant(), sent_at)};
+      if (r.lease.still_trusted())
+        return r;
+      // The grant arrived after the lease had ended by our own clock: it is
+      // worthless. Give it back, and try again while waiting time remains.
+      release(name, r.lease.token);
+      if (!options.wait || remaining_wait_ms() > 0)
+        break;
+      return Impl::fail<AcquireReply>(Status::not_acquired,
+                                      "granted too late: the lease had already ended by this "
+                                      "client's clock");
+    }
+  }
+}
+
+AcquireReply Client::try_acquire(const std::string& name, milliseconds ttl,
+                                 const std::string& owner) {
+  AcquireOptions o;
+  o.ttl = ttl;
+  o.wait = milliseconds(0);
+  o.owner = owner;
+  return acquire(name, o);
+}
+
+Reply Client::release(const std::string& name, uint64_t token) {
+  auto req = impl_->new_request();
+  req.mutable_release()->set_name(name);
+  req.mutable_release()->set_token(token);
+  auto ex = impl_->send(req, {}, nullptr);
+  if (!ex.answered)
+    return Impl::fail<Reply>(Status::unavailable, ex.error);
+  return Impl::from_response<Reply>(ex.response);
+}
+
+AcquireReply Client::refresh(const Lease& lease, milliseconds ttl) {
+  auto r = refresh(lease.name, lease.token, ttl);
+  if (r.ok())
+    r.lease.owner = lease.owner;
+  return r;
+}
+
+AcquireReply Client::refresh(const std::string& name, uint64_t token, milliseconds ttl) {
+  auto req = impl_->new_request();
+  req.mutable_refresh()->set_name(name);
+  req.mutable_refresh()->set_token(token);
+  req.mutable_refresh()->set_ttl_ms(static_cast<uint64_t>(ttl.count()));
+  std::map<uint32_t, LeaseClock::time_point> sent_at;
+  auto ex = impl_->send(req, {}, &sent_at);
+  if (!ex.answered)
+    return Impl::fail<AcquireReply>(Status::unavailable, ex.error);
+  if (ex.response.code() != wire::OK)
+    return Impl::from_response<AcquireReply>(ex.response);
+  AcquireReply r;
+  r.status = Status::ok;
+  auto& g = ex.response.grant();
+  r.lease = Lease{name, {}, g.token(), milliseconds(g.lease_ms()),
+                  Impl::trusted_until(req, g, sent_at)};
+  return r;
+}
+
+StatusReply Client::status(const std::string& name) {
+  auto req = impl_->new_request();
+  req.mutable_status()->set_name(name);
+  auto ex = impl_->send(req, {}, nullptr);
+  if (!ex.answered)
+    return Impl::fail<StatusReply>(Status::unavailable, ex.error);
+  auto r = Impl::from_response<StatusReply>(ex.response);
+  r.lock = ex.response.status();
+  return r;
+}
+
+CheckReply Client::check(const std::string& name, uint64_t token) {
+  auto req = impl_->new_request();
+  req.mutable_check()->set_name(name);
+  req.mutable_check()->set_token(token);
+  auto ex = impl_->send(req, {}, nullptr);
+  if (!ex.answered)
+    return Impl::fail<CheckReply>(Status::unavailable, ex.error);
+  auto r = Impl::from_response<CheckReply>(ex.response);
+  r.current = ex.response.current();
+  return r;
+}
+
+StatsReply Client::stats(std::optional<size_t> index) {
+  auto req = impl_->new_request();
+  req.mutable_stats();
+  auto ex = impl_->send(req, {}, nullptr, index);
+  if (!ex.answered)
+    return Impl::fail<StatsReply>(Status::unavailable, ex.error);
+  auto r = Impl::from_response<StatsReply>(ex.response);
+  r.stats = ex.response.stats();
+  r.server = impl_->options.servers[impl_->preferred.load()].to_string();
+  if (index)
+    r.server = impl_->options.servers[*index].to_string();
+  return r;
+}
+
+} // namespace godistlock::client

@@ -1,0 +1,111 @@
+// The C++ client library. A Client talks to a list of servers, moves to the
+// next one when a server is down or shutting down, and retries safely: every
+// operation carries a request id that its retries keep, so a retry is
+// idempotent on the servers. Thread-safe: calls may run concurrently.
+#pragma once
+
+#include "client/lease_clock.hpp"
+#include "messages/godistlock.pb.h"
+#include "net/endpoint.hpp"
+
+#include <caf/fwd.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace godistlock::client {
+
+enum class Status {
+  ok,
+  not_acquired,     // wait ran out, try-lock found it taken, or the grant came too late
+  not_holder,       // the token is not the current grant
+  invalid_argument, // bad input; nothing changed
+  unavailable,      // no server reachable (or no quorum)
+  internal,
+};
+
+const char* to_string(Status s);
+
+struct ClientOptions {
+  std::vector<net::Endpoint> servers;
+  // Bounds each attempt at one server (a waiting acquire additionally waits
+  // up to its park window, at most 1 s, per attempt).
+  std::chrono::milliseconds attempt_timeout{5000};
+  std::string client_id; // empty: a fresh random id per Client
+};
+
+// A granted lock as the client sees it.
+struct Lease {
+  std::string name;
+  std::string owner;
+  uint64_t token = 0;
+  std::chrono::milliseconds ttl{0};
+  // Past this instant (by LeaseClock) the lease must be considered lost.
+  LeaseClock::time_point trusted_until;
+  bool still_trusted() const { return LeaseClock::now() < trusted_until; }
+};
+
+struct AcquireOptions {
+  std::chrono::milliseconds ttl{30000};
+  // nullopt: wait as long as it takes; zero: try-lock.
+  std::optional<std::chrono::milliseconds> wait;
+  std::string owner; // empty: the client id (unique per Client)
+};
+
+struct Reply {
+  Status status = Status::internal;
+  std::string message;
+  bool ok() const { return status == Status::ok; }
+};
+
+struct AcquireReply : Reply {
+  Lease lease;
+};
+
+struct StatusReply : Reply {
+  wire::LockStatus lock;
+};
+
+struct CheckReply : Reply {
+  bool current = false;
+};
+
+struct StatsReply : Reply {
+  wire::NodeStats stats;
+  std::string server;
+};
+
+class Client {
+public:
+  explicit Client(ClientOptions options);
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  AcquireReply acquire(const std::string& name, const AcquireOptions& options = {});
+  AcquireReply try_acquire(const std::string& name,
+                           std::chrono::milliseconds ttl = std::chrono::seconds(30),
+                           const std::string& owner = {});
+  Reply release(const std::string& name, uint64_t token);
+  // Extends the lease of `lease`; on success returns it with a new deadline.
+  AcquireReply refresh(const Lease& lease, std::chrono::milliseconds ttl);
+  AcquireReply refresh(const std::string& name, uint64_t token, std::chrono::milliseconds ttl);
+  StatusReply status(const std::string& name);
+  CheckReply check(const std::string& name, uint64_t token);
+  // Stats of one server: the first one that answers, or `servers[index]`.
+  StatsReply stats(std::optional<size_t> index = std::nullopt);
+
+  const std::string& client_id() const;
+  const std::vector<net::Endpoint>& servers() const;
+
+private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+} // namespace godistlock::client

@@ -1,0 +1,207 @@
+#include "core/change.hpp"
+
+#include "core/limits.hpp"
+
+#include <algorithm>
+
+namespace godistlock::core {
+
+namespace {
+
+// Tracks the single epoch bump a change may make: once the epoch moved, the
+// witnessed age belongs to the old epoch and the new one is zero ms old.
+struct Transition {
+  LockState& s;
+  WitnessAge age;
+  uint64_t start_epoch;
+  explicit Transition(LockState& state, WitnessAge a)
+    : s(state), age(a), start_epoch(state.epoch.number) {}
+  void bump() {
+    if (s.epoch.number == start_epoch) {
+      ++s.epoch.number;
+      s.epoch.origin = Ballot{}; // stamped by the round that proposes it
+    }
+    age = 0;
+  }
+  bool lapsed(uint64_t limit_ms) const { return age && *age >= limit_ms; }
+};
+
+// Applies what time and order dictate before any request is considered:
+// a lapsed lease ends, a lapsed reservation passes on, and a free lock with
+// waiters is offered to the head of the queue (no barging past waiters).
+void settle(Transition& t, Result& r) {
+  auto& s = t.s;
+  if (s.holder && t.lapsed(s.holder->lease_ms)) {
+    s.holder.reset();
+    r.expired_holder = true;
+    t.bump();
+  }
+  if (s.reserved && t.lapsed(reserve_ms)) {
+    s.reserved.reset();
+    t.bump();
+  }
+  if (!s.holder && !s.reserved && !s.queue.empty()) {
+    s.reserved = s.queue.front();
+    s.queue.pop_front();
+    t.bump();
+  }
+}
+
+void fill_view(const LockState& s, const Transition& t, Result& r) {
+  r.fence = s.fence;
+  r.waiters = s.queue.size() + (s.reserved ? 1 : 0);
+  if (s.holder) {
+    r.observed_holder = s.holder;
+    uint64_t used = t.age.value_or(0);
+    r.remaining_ms = used >= s.holder->lease_ms ? 0 : s.holder->lease_ms - used;
+  }
+}
+
+Result granted(const Holder& h) {
+  Result r;
+  r.outcome = Outcome::granted;
+  r.token = h.token;
+  r.lease_ms = h.lease_ms;
+  r.origin = h.origin;
+  return r;
+}
+
+std::optional<size_t> queue_index(const LockState& s, const std::string& owner) {
+  for (size_t i = 0; i < s.queue.size(); ++i)
+    if (s.queue[i].owner == owner)
+      return i;
+  return std::nullopt;
+}
+
+} // namespace
+
+Result acquire(LockState& s, WitnessAge age, const AcquireArgs& a) {
+  Transition t{s, age};
+  Result pre;
+  // The holder asking again is a retry or a deliberate re-acquire: same
+  // token, lease restarted from this attempt. Checked before expiry so that
+  // an exact retry of the granting attempt stays a pure read.
+  if (s.holder && s.holder->owner == a.owner) {
+    if (s.holder->origin == a.origin)
+      return granted(*s.holder);
+    if (!t.lapsed(s.holder->lease_ms)) {
+      s.holder->lease_ms = a.ttl_ms;
+      s.holder->origin = a.origin;
+      t.bump();
+      return granted(*s.holder);
+    }
+  }
+  settle(t, pre);
+  Result r;
+  r.expired_holder = pre.expired_holder;
+  bool offered_to_me = s.reserved && s.reserved->owner == a.owner;
+  if (!s.holder && (!s.reserved || offered_to_me)) {
+    s.reserved.reset();
+    if (auto i = queue_index(s, a.owner))
+      s.queue.erase(s.queue.begin() + static_cast<std::ptrdiff_t>(*i));
+    s.holder = Holder{a.owner, ++s.fence, a.ttl_ms, a.origin};
+    t.bump();
+    auto g = granted(*s.holder);
+    g.expired_holder = r.expired_holder;
+    return g;
+  }
+  if (auto i = queue_index(s, a.owner)) {
+    r.outcome = Outcome::queued;
+    r.position = *i + 1 + (s.reserved ? 1 : 0);
+    return r;
+  }
+  if (!a.wait) {
+    r.outcome = Outcome::busy;
+    return r;
+  }
+  if (s.queue.size() >= max_queue_length) {
+    r.outcome = Outcome::queue_full;
+    return r;
+  }
+  s.queue.push_back(Waiter{a.owner, a.ttl_ms});
+  r.outcome = Outcome::queued;
+  r.position = s.queue.size() + (s.reserved ? 1 : 0);
+  return r;
+}
+
+Result release(LockState& s, WitnessAge age, uint64_t token) {
+  Transition t{s, age};
+  Result r;
+  // An explicit release of the current token counts even if the lease
+  // lapsed meanwhile: nobody else can hold it yet.
+  if (s.holder && s.holder->token == token) {
+    s.holder.reset();
+    s.last_released = token;
+    t.bump();
+    settle(t, r);
+    r.outcome = Outcome::released;
+    return r;
+  }
+  settle(t, r);
+  r.outcome = (token != 0 && s.last_released == token) ? Outcome::released : Outcome::not_holder;
+  return r;
+}
+
+Result refresh(LockState& s, WitnessAge age, uint64_t token, const LeaseOrigin& origin,
+               uint64_t ttl_ms) {
+  Transition t{s, age};
+  Result r;
+  if (s.holder && s.holder->token == token) {
+    if (s.holder->origin == origin) // retry of the refresh that set this lease
+      return [&] {
+        auto g = granted(*s.holder);
+        g.outcome = Outcome::refreshed;
+        return g;
+      }();
+    // A refresh after the lease lapsed but before anyone took over is safe:
+    // the new epoch's timers start after this request was sent.
+    s.holder->lease_ms = ttl_ms;
+    s.holder->origin = origin;
+    t.bump();
+    auto g = granted(*s.holder);
+    g.outcome = Outcome::refreshed;
+    return g;
+  }
+  settle(t, r);
+  r.outcome = Outcome::not_holder;
+  return r;
+}
+
+Result cancel(LockState& s, WitnessAge age, const std::string& owner) {
+  Transition t{s, age};
+  Result r;
+  if (s.reserved && s.reserved->owner == owner) {
+    s.reserved.reset();
+    t.bump();
+  } else if (auto i = queue_index(s, owner)) {
+    s.queue.erase(s.queue.begin() + static_cast<std::ptrdiff_t>(*i));
+  }
+  settle(t, r);
+  r.outcome = Outcome::cancelled;
+  return r;
+}
+
+Result handoff(LockState& s, WitnessAge age) {
+  Transition t{s, age};
+  Result r;
+  settle(t, r);
+  r.outcome = Outcome::observed;
+  fill_view(s, t, r);
+  return r;
+}
+
+Result observe(LockState& s, WitnessAge age) {
+  return handoff(s, age);
+}
+
+std::optional<uint64_t> handoff_due_ms(const LockState& s) {
+  if (s.reserved)
+    return reserve_ms;
+  if (s.holder && !s.queue.empty())
+    return s.holder->lease_ms;
+  if (!s.holder && !s.queue.empty())
+    return 0;
+  return std::nullopt;
+}
+
+} // namespace godistlock::core

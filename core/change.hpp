@@ -1,0 +1,75 @@
+// The change functions of a lock: deterministic functions from one lock
+// state to the next. They are the only way a lock's state changes, in a
+// single node and in a cluster alike (each is applied inside a Paxos round).
+//
+// `age` is how long the current lease epoch has existed as witnessed by the
+// acceptors' own monotonic clocks (the largest report among those holding
+// the current epoch). nullopt means unknown: nothing may then expire.
+#pragma once
+
+#include "core/lock_state.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+namespace godistlock::core {
+
+using WitnessAge = std::optional<uint64_t>;
+
+// How long the head waiter may take to claim a lock offered to it.
+constexpr uint64_t reserve_ms = 2000;
+
+enum class Outcome : uint8_t {
+  granted,     // the requester holds the lock (token, lease)
+  queued,      // the requester waits at `position` (1 = next)
+  busy,        // not acquired and not waiting (try-lock)
+  queue_full,  // not acquired: too many waiters
+  released,    // the token was released (or had been, by an earlier retry)
+  refreshed,   // the lease was extended
+  not_holder,  // the token is not the current grant
+  cancelled,   // the waiter left the queue (or was not in it)
+  observed,    // read-only result: see `observed_holder`/`waiters`
+};
+
+struct Result {
+  Outcome outcome = Outcome::busy;
+  uint64_t token = 0;
+  uint64_t lease_ms = 0;
+  LeaseOrigin origin;     // which client attempt the lease is timed from
+  uint64_t position = 0;  // for queued
+  std::optional<Holder> observed_holder;
+  uint64_t remaining_ms = 0; // lease left by the witnesses' clocks
+  uint64_t waiters = 0;
+  uint64_t fence = 0;
+  bool expired_holder = false; // this change dropped a lapsed lease (stats)
+};
+
+struct AcquireArgs {
+  std::string owner;
+  LeaseOrigin origin;
+  uint64_t ttl_ms = 0;
+  bool wait = false; // false: try-lock, never queue
+};
+
+// A change as applied by a Paxos round.
+using Change = std::function<Result(LockState&, WitnessAge)>;
+
+Result acquire(LockState& s, WitnessAge age, const AcquireArgs& args);
+Result release(LockState& s, WitnessAge age, uint64_t token);
+Result refresh(LockState& s, WitnessAge age, uint64_t token, const LeaseOrigin& origin,
+               uint64_t ttl_ms);
+// A waiter gives up: leaves the queue, or returns its reservation.
+Result cancel(LockState& s, WitnessAge age, const std::string& owner);
+// Timer-driven: drops a lapsed lease or reservation and offers the lock to
+// the next waiter. Nothing happens unless the witnesses say time is up.
+Result handoff(LockState& s, WitnessAge age);
+// Status and token checks; applies due expiries like every change.
+Result observe(LockState& s, WitnessAge age);
+
+// When the next timer-driven handoff is due, measured from the epoch's
+// birth; nullopt when no handoff can become due (nobody waits).
+std::optional<uint64_t> handoff_due_ms(const LockState& s);
+
+} // namespace godistlock::core

@@ -1,0 +1,60 @@
+#include "core/round.hpp"
+
+namespace godistlock::core {
+
+Round::Phase Round::on_promise(uint32_t from, const Promise& p) {
+  if (phase_ != Phase::preparing)
+    return phase_;
+  if (!p.ok) {
+    conflict_ = p.conflict;
+    phase_ = Phase::failed;
+    return phase_;
+  }
+  if (!promised_by_.insert(from).second)
+    return phase_; // duplicate delivery
+  promises_.push_back(p);
+  if (promised_by_.size() < quorum_)
+    return phase_;
+  // Highest accepted ballot wins: it descends from every chosen value.
+  const Promise* best = &promises_.front();
+  for (auto& q : promises_) {
+    if (q.accepted > best->accepted)
+      best = &q;
+    if (q.accepted != promises_.front().accepted || q.value != promises_.front().value)
+      all_same_ = false;
+  }
+  LockState current = best->value;
+  // Only acceptors that hold the current epoch may witness its age.
+  WitnessAge age;
+  for (auto& q : promises_)
+    if (q.value.epoch == current.epoch && (!age || q.age_ms > *age))
+      age = q.age_ms;
+  proposal_ = current;
+  result_ = change_(proposal_, age);
+  if (proposal_.epoch.number != current.epoch.number)
+    proposal_.epoch.origin = ballot_;
+  if (proposal_ == current && all_same_) {
+    read_only_ = true;
+    phase_ = Phase::decided;
+    return phase_;
+  }
+  promises_.clear();
+  phase_ = Phase::accepting;
+  return phase_;
+}
+
+Round::Phase Round::on_accepted(uint32_t from, const Accepted& a) {
+  if (phase_ != Phase::accepting)
+    return phase_;
+  if (!a.ok) {
+    conflict_ = a.conflict;
+    phase_ = Phase::failed;
+    return phase_;
+  }
+  accepted_by_.insert(from);
+  if (accepted_by_.size() >= quorum_)
+    phase_ = Phase::decided;
+  return phase_;
+}
+
+} // namespace godistlock::core

@@ -1,0 +1,57 @@
+// The proposer side of one Paxos round on one lock: collect promises from a
+// quorum, adopt the value with the highest accepted ballot, apply the change,
+// collect accepts from a quorum. Pure bookkeeping: the caller moves the
+// messages (to the local acceptor and, in a cluster, to the peers).
+#pragma once
+
+#include "core/acceptor.hpp"
+#include "core/change.hpp"
+
+#include <cstdint>
+#include <set>
+
+namespace godistlock::core {
+
+class Round {
+public:
+  enum class Phase { preparing, accepting, decided, failed };
+
+  Round(Ballot ballot, size_t quorum, Change change)
+    : ballot_(ballot), quorum_(quorum), change_(std::move(change)) {}
+
+  // Feed one acceptor's reply to the prepare. Returns the phase afterwards;
+  // on `accepting`, send accept(ballot(), proposal(), next_promise()).
+  Phase on_promise(uint32_t from, const Promise& p);
+  Phase on_accepted(uint32_t from, const Accepted& a);
+
+  Phase phase() const { return phase_; }
+  const Ballot& ballot() const { return ballot_; }
+  // The ballot acceptors promise on accept, so this proposer's next round
+  // on the lock may skip the prepare.
+  Ballot next_promise() const { return Ballot{ballot_.counter + 1, ballot_.node, ballot_.nonce}; }
+  const LockState& proposal() const { return proposal_; }
+  const Result& result() const { return result_; }
+  const Ballot& conflict() const { return conflict_; }
+  // True when the change left the value as it was and every promise carried
+  // the same (ballot, value): the read is then decided without an accept.
+  bool decided_without_accept() const { return read_only_; }
+
+private:
+  Ballot ballot_;
+  size_t quorum_;
+  Change change_;
+  Phase phase_ = Phase::preparing;
+  std::set<uint32_t> promised_by_;
+  std::set<uint32_t> accepted_by_;
+  Ballot best_ballot_;
+  LockState best_value_;
+  bool all_same_ = true;
+  std::optional<uint64_t> witness_age_;
+  std::vector<Promise> promises_;
+  LockState proposal_;
+  Result result_;
+  Ballot conflict_;
+  bool read_only_ = false;
+};
+
+} // namespace godistlock::core

@@ -1,0 +1,264 @@
+#include "core/wal.hpp"
+
+#include <boost/crc.hpp>
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <map>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace godistlock::core {
+
+namespace {
+
+constexpr char log_file[] = "locks.log";
+constexpr char snapshot_file[] = "locks.snapshot";
+constexpr char snapshot_tmp_file[] = "locks.snapshot.tmp";
+constexpr char lock_file[] = "LOCK";
+constexpr uint32_t max_record_bytes = 16u << 20;
+constexpr size_t header_bytes = 8; // u32 length, u32 crc
+
+void put_u32(std::string& out, uint32_t v) {
+  for (int i = 0; i < 4; ++i)
+    out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
+uint32_t get_u32(const char* p) {
+  uint32_t v = 0;
+  for (int i = 0; i < 4; ++i)
+    v |= static_cast<uint32_t>(static_cast<unsigned char>(p[i])) << (8 * i);
+  return v;
+}
+
+// The checksum covers the length too, so a damaged length is caught.
+uint32_t checksum(uint32_t length, std::string_view payload) {
+  boost::crc_32_type crc;
+  std::string len;
+  put_u32(len, length);
+  crc.process_bytes(len.data(), len.size());
+  crc.process_bytes(payload.data(), payload.size());
+  return crc.checksum();
+}
+
+void encode_record(std::string& out, std::string_view key, std::string_view value) {
+  std::string payload;
+  payload.reserve(4 + key.size() + value.size());
+  put_u32(payload, static_cast<uint32_t>(key.size()));
+  payload.append(key);
+  payload.append(value);
+  auto length = static_cast<uint32_t>(payload.size());
+  put_u32(out, length);
+  put_u32(out, checksum(length, payload));
+  out.append(payload);
+}
+
+std::string errno_text() {
+  return std::strerror(errno);
+}
+
+void write_all(int fd, std::string_view data, const std::string& what) {
+  while (!data.empty()) {
+    auto n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      throw StorageError("cannot write " + what + ": " + errno_text());
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+}
+
+void sync_fd(int fd, const std::string& what) {
+  if (::fdatasync(fd) != 0)
+    throw StorageError("cannot sync " + what + ": " + errno_text());
+}
+
+void sync_dir(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    throw StorageError("cannot open data dir " + dir + ": " + errno_text());
+  int rc = ::fsync(fd);
+  ::close(fd);
+  if (rc != 0)
+    throw StorageError("cannot sync data dir " + dir + ": " + errno_text());
+}
+
+std::string read_file(const std::string& path, bool& exists) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) {
+      exists = false;
+      return {};
+    }
+    throw StorageError("cannot open " + path + ": " + errno_text());
+  }
+  exists = true;
+  std::string data;
+  char buf[1 << 16];
+  for (;;) {
+    auto n = ::read(fd, buf, sizeof(buf));
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      ::close(fd);
+      throw StorageError("cannot read " + path + ": " + errno_text());
+    }
+    if (n == 0)
+      break;
+    data.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return data;
+}
+
+bool all_zero(std::string_view s) {
+  for (char c : s)
+    if (c != 0)
+      return false;
+  return true;
+}
+
+} // namespace
+
+std::string Wal::path(const char* file) const {
+  return options_.dir + "/" + file;
+}
+
+Wal::Wal(Options options, const Visitor& visit) : options_(std::move(options)) {
+  if (options_.dir.empty())
+    throw StorageError("no data dir given");
+  if (::mkdir(options_.dir.c_str(), 0755) != 0 && errno != EEXIST)
+    throw StorageError("cannot create data dir " + options_.dir + ": " + errno_text());
+  struct stat st {};
+  if (::stat(options_.dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+    throw StorageError("data dir " + options_.dir + " is not a directory");
+  // One node per data dir: two writers would interleave their logs.
+  dir_lock_fd_ = ::open(path(lock_file).c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (dir_lock_fd_ < 0)
+    throw StorageError("cannot write to data dir " + options_.dir + ": " + errno_text());
+  if (::flock(dir_lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    ::close(dir_lock_fd_);
+    dir_lock_fd_ = -1;
+    throw StorageError("data dir " + options_.dir + " is in use by another process");
+  }
+  replay_file(path(snapshot_file), false, visit);
+  replay_file(path(log_file), true, visit);
+  open_log();
+}
+
+Wal::~Wal() {
+  if (log_fd_ >= 0)
+    ::close(log_fd_);
+  if (dir_lock_fd_ >= 0)
+    ::close(dir_lock_fd_);
+}
+
+void Wal::replay_file(const std::string& file, bool is_log, const Visitor& visit) {
+  bool exists = false;
+  auto data = read_file(file, exists);
+  if (!exists)
+    return;
+  size_t offset = 0;
+  while (offset < data.size()) {
+    auto rest = std::string_view(data).substr(offset);
+    bool torn = rest.size() < header_bytes || all_zero(rest);
+    uint32_t length = torn ? 0 : get_u32(rest.data());
+    if (!torn && length > max_record_bytes)
+      throw StorageError("corrupted record in " + file + " at offset " + std::to_string(offset) +
+                         ": implausible length " + std::to_string(length));
+    if (!torn && header_bytes + length > rest.size())
+      torn = true;
+    if (torn) {
+      if (!is_log)
+        throw StorageError("corrupted record in " + file + " at offset " + std::to_string(offset) +
+                           ": file ends inside a record");
+      // Only the last, never-acknowledged write can be cut short by a crash.
+      warnings_.push_back("dropped an incomplete record at the end of " + file + " (offset " +
+                          std::to_string(offset) + ", " + std::to_string(rest.size()) +
+                          " bytes): a write interrupted by a crash");
+      if (::truncate(file.c_str(), static_cast<off_t>(offset)) != 0)
+        throw StorageError("cannot truncate " + file + ": " + errno_text());
+      break;
+    }
+    auto payload = rest.substr(header_bytes, length);
+    if (checksum(length, payload) != get_u32(rest.data() + 4))
+      throw StorageError("corrupted record in " + file + " at offset " + std::to_string(offset) +
+                         ": checksum mismatch");
+    if (payload.size() < 4 || get_u32(payload.data()) > payload.size() - 4)
+      throw StorageError("corrupted record in " + file + " at offset " + std::to_string(offset) +
+                         ": bad key length");
+    auto key_len = get_u32(payload.data());
+    visit(payload.substr(4, key_len), payload.substr(4 + key_len));
+    offset += header_bytes + length;
+  }
+}
+
+void Wal::open_log() {
+  log_fd_ = ::open(path(log_file).c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (log_fd_ < 0)
+    throw StorageError("cannot open " + path(log_file) + ": " + errno_text());
+  struct stat st {};
+  if (::fstat(log_fd_, &st) != 0)
+    throw StorageError("cannot stat " + path(log_file) + ": " + errno_text());
+  log_bytes_ = static_cast<uint64_t>(st.st_size);
+  // The log's directory entry must itself be durable.
+  sync_dir(options_.dir);
+}
+
+void Wal::append(std::string_view key, std::string_view value) {
+  encode_record(pending_, key, value);
+  ++pending_records_;
+}
+
+void Wal::commit() {
+  if (pending_.empty())
+    return;
+  write_all(log_fd_, pending_, path(log_file));
+  if (options_.fsync)
+    sync_fd(log_fd_, path(log_file));
+  log_bytes_ += pending_.size();
+  records_committed_ += pending_records_;
+  ++commits_;
+  pending_.clear();
+  pending_records_ = 0;
+}
+
+void Wal::compact() {
+  commit();
+  std::map<std::string, std::string> latest;
+  Visitor keep = [&](std::string_view k, std::string_view v) {
+    latest[std::string(k)] = std::string(v);
+  };
+  replay_file(path(snapshot_file), false, keep);
+  replay_file(path(log_file), true, keep);
+  std::string out;
+  for (auto& [k, v] : latest)
+    encode_record(out, k, v);
+  auto tmp = path(snapshot_tmp_file);
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0)
+    throw StorageError("cannot create " + tmp + ": " + errno_text());
+  try {
+    write_all(fd, out, tmp);
+    if (::fsync(fd) != 0)
+      throw StorageError("cannot sync " + tmp + ": " + errno_text());
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
+  ::close(fd);
+  // Crash after the rename: the old log replays over the new snapshot and
+  // yields the same newest values, so the order of these steps is safe.
+  if (::rename(tmp.c_str(), path(snapshot_file).c_str()) != 0)
+    throw StorageError("cannot install " + path(snapshot_file) + ": " + errno_text());
+  sync_dir(options_.dir);
+  if (::ftruncate(log_fd_, 0) != 0)
+    throw StorageError("cannot truncate " + path(log_file) + ": " + errno_text());
+  sync_fd(log_fd_, path(log_file));
+  log_bytes_ = 0;
+}
+
+} // namespace godistlock::core

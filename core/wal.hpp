@@ -1,0 +1,72 @@
+// Durable key/value records for a node's data dir: a snapshot plus an
+// append-only log, every record checksummed. Keys are lock names, values
+// are opaque bytes (an encoded acceptor record). The newest record of a key
+// wins. Plain C++: the storage actor owns one and decides when to commit.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace godistlock::core {
+
+// A data dir problem the node must not paper over: it names the file and,
+// for damaged records, the byte offset.
+class StorageError : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+class Wal {
+public:
+  struct Options {
+    std::string dir;
+    bool fsync = true;                      // false: --durability none
+    uint64_t compact_after_bytes = 64 << 20; // log size that triggers compaction
+  };
+  using Visitor = std::function<void(std::string_view key, std::string_view value)>;
+
+  // Opens (creating if needed) and locks the data dir, then replays the
+  // snapshot and the log through `visit`, oldest first. A record cut short
+  // at the very end of the log (a crash during an unacknowledged write) is
+  // dropped with a warning in `warnings()`; any other damage throws.
+  Wal(Options options, const Visitor& visit);
+  ~Wal();
+  Wal(const Wal&) = delete;
+  Wal& operator=(const Wal&) = delete;
+
+  // Buffers a record; nothing is durable before commit().
+  void append(std::string_view key, std::string_view value);
+  // Writes the buffered records and (unless fsync is off) waits for the disk.
+  // Throws StorageError if the write or the sync fails.
+  void commit();
+  bool wants_compaction() const { return log_bytes_ >= options_.compact_after_bytes; }
+  // Rewrites the snapshot with the newest record of every key and empties
+  // the log; crash-safe at every step.
+  void compact();
+
+  const std::vector<std::string>& warnings() const { return warnings_; }
+  uint64_t log_bytes() const { return log_bytes_; }
+  uint64_t commits() const { return commits_; }
+  uint64_t records_committed() const { return records_committed_; }
+
+private:
+  void replay_file(const std::string& path, bool is_log, const Visitor& visit);
+  void open_log();
+  std::string path(const char* file) const;
+
+  Options options_;
+  int dir_lock_fd_ = -1;
+  int log_fd_ = -1;
+  uint64_t log_bytes_ = 0;
+  std::string pending_;
+  size_t pending_records_ = 0;
+  uint64_t commits_ = 0;
+  uint64_t records_committed_ = 0;
+  std::vector<std::string> warnings_;
+};
+
+} // namespace godistlock::core

@@ -1,0 +1,69 @@
+// godistlock-node: parses options, starts a Node, serves until SIGINT or
+// SIGTERM, then drains and exits 0. All real work lives in actors/.
+#include "actors/node.hpp"
+#include "actors/node_options.hpp"
+#include "core/log.hpp"
+#include "core/wal.hpp"
+#include "net/system_config.hpp"
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+
+#include <csignal>
+#include <iostream>
+
+using namespace godistlock;
+
+int main(int argc, char** argv) {
+  actors::NodeCommandLine cli;
+  if (auto error = actors::parse_node_command_line({argv + 1, argv + argc}, cli); !error.empty()) {
+    std::cerr << "godistlock-node: " << error << "\n" << actors::node_usage;
+    return 2;
+  }
+  if (cli.help) {
+    std::cout << actors::node_usage;
+    return 0;
+  }
+  if (!cli.node.peers.empty()) {
+    // Granting alone while peers exist would break the majority rule.
+    std::cerr << "godistlock-node: --peers: clustering is not available in this build; "
+                 "run a single node (without --peers)\n";
+    return 2;
+  }
+  core::set_log_level(cli.log_level);
+  // Signals are taken by sigwait below; every thread CAF starts inherits the mask.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  net::SystemConfig cfg;
+  caf::actor_system sys{cfg};
+  try {
+    actors::Node node{sys, cli.node};
+    for (auto& w : node.warnings())
+      GDL_WARN(w);
+    if (!cli.node.fsync)
+      GDL_WARN("--durability none: acknowledged grants and releases are NOT synced to disk "
+               "and can be lost in a crash. For experiments and benchmarks only.");
+    GDL_INFO("godistlock-node " << cli.node.id << " ready on " << cli.node.listen.host << ":"
+                                << node.port() << " (data dir " << cli.node.data_dir << ", "
+                                << node.replayed_locks() << " locks replayed, durability "
+                                << (cli.node.fsync ? "fsync" : "none") << ", cluster of 1)");
+    int signal = 0;
+    sigwait(&stop_signals, &signal);
+    GDL_INFO("signal " << signal << ": draining");
+    node.drain(std::chrono::seconds(5));
+    node.stop();
+    GDL_INFO("stopped");
+  } catch (const core::StorageError& e) {
+    GDL_ERROR("data dir: " << e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    GDL_ERROR(e.what());
+    return 1;
+  }
+  return 0;
+}

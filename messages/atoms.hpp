@@ -1,0 +1,17 @@
+// Every atom of GoDistLock (at most 10 characters from [A-Za-z0-9_]).
+#pragma once
+
+#include <caf/atom.hpp>
+
+namespace godistlock::atoms {
+
+using retire = caf::atom_constant<caf::atom("retire")>;
+using handoff = caf::atom_constant<caf::atom("handoff")>;
+using idle = caf::atom_constant<caf::atom("idle")>;
+using park_end = caf::atom_constant<caf::atom("park_end")>;
+using drain = caf::atom_constant<caf::atom("drain")>;
+using persist = caf::atom_constant<caf::atom("persist")>;
+using flush = caf::atom_constant<caf::atom("flush")>;
+using done = caf::atom_constant<caf::atom("done")>;
+
+} // namespace godistlock::atoms

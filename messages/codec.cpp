@@ -1,0 +1,85 @@
+#include "messages/codec.hpp"
+
+namespace godistlock::messages {
+
+void to_proto(const core::Ballot& in, wire::Ballot& out) {
+  out.set_counter(in.counter);
+  out.set_node(in.node);
+  out.set_nonce(in.nonce);
+}
+
+core::Ballot from_proto(const wire::Ballot& in) {
+  return core::Ballot{in.counter(), in.node(), in.nonce()};
+}
+
+namespace {
+
+void to_proto(const core::Waiter& in, wire::Waiter& out) {
+  out.set_owner(in.owner);
+  out.set_ttl_ms(in.ttl_ms);
+}
+
+core::Waiter from_proto(const wire::Waiter& in) {
+  return core::Waiter{in.owner(), in.ttl_ms()};
+}
+
+} // namespace
+
+void to_proto(const core::LockState& in, wire::LockState& out) {
+  out.set_fence(in.fence);
+  out.set_epoch(in.epoch.number);
+  if (!in.epoch.origin.is_zero())
+    to_proto(in.epoch.origin, *out.mutable_epoch_origin());
+  if (in.holder) {
+    auto& h = *out.mutable_holder();
+    h.set_owner(in.holder->owner);
+    h.set_token(in.holder->token);
+    h.set_lease_ms(in.holder->lease_ms);
+    auto& o = *h.mutable_origin();
+    o.set_client_id(in.holder->origin.client);
+    o.set_request_id(in.holder->origin.request);
+    o.set_attempt(in.holder->origin.attempt);
+  }
+  if (in.reserved)
+    to_proto(*in.reserved, *out.mutable_reserved());
+  for (auto& w : in.queue)
+    to_proto(w, *out.add_queue());
+  out.set_last_released(in.last_released);
+}
+
+core::LockState from_proto(const wire::LockState& in) {
+  core::LockState out;
+  out.fence = in.fence();
+  out.epoch.number = in.epoch();
+  out.epoch.origin = from_proto(in.epoch_origin());
+  if (in.has_holder()) {
+    auto& h = in.holder();
+    out.holder = core::Holder{
+      h.owner(), h.token(), h.lease_ms(),
+      core::LeaseOrigin{h.origin().client_id(), h.origin().request_id(), h.origin().attempt()}};
+  }
+  if (in.has_reserved())
+    out.reserved = from_proto(in.reserved());
+  for (auto& w : in.queue())
+    out.queue.push_back(from_proto(w));
+  out.last_released = in.last_released();
+  return out;
+}
+
+std::string encode_record(const core::AcceptorRecord& record) {
+  wire::AcceptorRecord pb;
+  to_proto(record.promised, *pb.mutable_promised());
+  to_proto(record.accepted, *pb.mutable_accepted());
+  to_proto(record.value, *pb.mutable_value());
+  return pb.SerializeAsString();
+}
+
+std::optional<core::AcceptorRecord> decode_record(std::string_view bytes) {
+  wire::AcceptorRecord pb;
+  if (!pb.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
+    return std::nullopt;
+  return core::AcceptorRecord{from_proto(pb.promised()), from_proto(pb.accepted()),
+                              from_proto(pb.value())};
+}
+
+} // namespace godistlock::messages

@@ -1,0 +1,23 @@
+// Conversions between the plain lock classes (core/) and their Protobuf
+// form (messages/godistlock.proto).
+#pragma once
+
+#include "core/acceptor.hpp"
+#include "messages/godistlock.pb.h"
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace godistlock::messages {
+
+void to_proto(const core::Ballot& in, wire::Ballot& out);
+core::Ballot from_proto(const wire::Ballot& in);
+void to_proto(const core::LockState& in, wire::LockState& out);
+core::LockState from_proto(const wire::LockState& in);
+
+std::string encode_record(const core::AcceptorRecord& record);
+// nullopt when the bytes are not a valid record.
+std::optional<core::AcceptorRecord> decode_record(std::string_view bytes);
+
+} // namespace godistlock::messages

@@ -1,0 +1,13 @@
+#include "messages/config.hpp"
+
+#include "messages/interfaces.hpp"
+
+namespace godistlock::messages {
+
+void register_types(caf::actor_system_config& cfg) {
+  // Names are the wire identity: never change them.
+  cfg.add_message_type<wire_request>("gdl_request");
+  cfg.add_message_type<wire_response>("gdl_response");
+}
+
+} // namespace godistlock::messages

@@ -1,0 +1,28 @@
+// Network addresses as users write them: HOST:PORT, and lists of them.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace godistlock::net {
+
+struct Endpoint {
+  std::string host;
+  uint16_t port = 0;
+  std::string to_string() const { return host + ":" + std::to_string(port); }
+  friend bool operator==(const Endpoint& a, const Endpoint& b) {
+    return a.host == b.host && a.port == b.port;
+  }
+};
+
+// "127.0.0.1:7001" -> Endpoint. Port 1-65535 (0 allowed only if
+// `allow_any_port`, meaning "let the OS pick"). nullopt on anything else.
+std::optional<Endpoint> parse_endpoint(std::string_view text, bool allow_any_port = false);
+
+// Comma-separated endpoints; empty items are errors. nullopt on any bad item.
+std::optional<std::vector<Endpoint>> parse_endpoint_list(std::string_view text);
+
+} // namespace godistlock::net
