@@ -1,0 +1,292 @@
+// godistlock-bench: measures GoDistLock with the workloads of the peer
+// harness (../shared/peers), so the numbers compare with etcd and Redis.
+//   latency: W1 uncontended (client k loops acquire/release on its own
+//            names) and W2 contended (every client loops on one hot lock).
+//   memory:  bytes per resting held lock, with the node in this process.
+// Reports medians and percentiles over several runs; asserts nothing.
+#include "actors/node.hpp"
+#include "client/client.hpp"
+#include "core/limits.hpp"
+#include "net/system_config.hpp"
+
+#include <caf/all.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <fstream>
+#include <malloc.h>
+#include <iomanip>
+#include <iostream>
+#include <map>
+#include <thread>
+#include <vector>
+
+using namespace godistlock;
+using namespace std::chrono;
+
+namespace {
+
+struct Args {
+  std::string mode;
+  std::string servers = "127.0.0.1:7001";
+  std::vector<int> clients{1, 8, 32};
+  std::vector<std::string> workloads{"w1", "w2"};
+  double seconds = 5;
+  int runs = 3;
+  size_t locks = 100000;
+};
+
+double percentile(std::vector<double> v, double p) {
+  if (v.empty())
+    return 0;
+  std::sort(v.begin(), v.end());
+  auto i = static_cast<size_t>(p * static_cast<double>(v.size() - 1) + 0.5);
+  return v[std::min(i, v.size() - 1)];
+}
+
+double median(std::vector<double> v) {
+  return percentile(std::move(v), 0.5);
+}
+
+struct RunResult {
+  double pairs_per_s = 0;
+  double p50_us = 0;
+  double p99_us = 0;
+  uint64_t failures = 0;
+};
+
+// One measured run: `clients` threads, each with its own Client, for
+// `seconds`; latency of the acquire (from asking to being granted).
+RunResult run_once(const Args& a, const std::string& workload, int clients) {
+  auto servers = *net::parse_endpoint_list(a.servers);
+  std::vector<std::unique_ptr<client::Client>> cs;
+  for (int i = 0; i < clients; ++i) {
+    client::ClientOptions o;
+    o.servers = servers;
+    cs.push_back(std::make_unique<client::Client>(o));
+  }
+  std::atomic<bool> measuring{false};
+  std::atomic<bool> stop{false};
+  std::vector<std::vector<double>> lat(static_cast<size_t>(clients));
+  std::vector<uint64_t> pairs(static_cast<size_t>(clients), 0);
+  std::vector<uint64_t> failures(static_cast<size_t>(clients), 0);
+  std::vector<std::thread> threads;
+  for (int k = 0; k < clients; ++k) {
+    threads.emplace_back([&, k] {
+      auto& c = *cs[static_cast<size_t>(k)];
+      for (uint64_t i = 0; !stop; ++i) {
+        auto name = workload == "w1" ? "bench-" + std::to_string(k) + "-" + std::to_string(i % 1000)
+                                     : std::string("hot");
+        bool counted = measuring.load();
+        client::AcquireOptions o;
+        o.ttl = seconds(30);
+        o.wait = seconds(10);
+        auto t0 = steady_clock::now();
+        auto g = c.acquire(name, o);
+        auto t1 = steady_clock::now();
+        if (!g.ok()) {
+          ++failures[static_cast<size_t>(k)];
+          continue;
+        }
+        c.release(name, g.lease.token);
+        if (counted && measuring && !stop) {
+          lat[static_cast<size_t>(k)].push_back(duration<double, std::micro>(t1 - t0).count());
+          ++pairs[static_cast<size_t>(k)];
+        }
+      }
+    });
+  }
+  std::this_thread::sleep_for(seconds(1)); // warm-up, not counted
+  measuring = true;
+  auto start = steady_clock::now();
+  std::this_thread::sleep_for(duration<double>(a.seconds));
+  measuring = false;
+  auto elapsed = duration<double>(steady_clock::now() - start).count();
+  stop = true;
+  for (auto& t : threads)
+    t.join();
+  RunResult r;
+  std::vector<double> all;
+  uint64_t total = 0;
+  for (size_t k = 0; k < lat.size(); ++k) {
+    all.insert(all.end(), lat[k].begin(), lat[k].end());
+    total += pairs[k];
+    r.failures += failures[k];
+  }
+  r.pairs_per_s = static_cast<double>(total) / elapsed;
+  r.p50_us = percentile(all, 0.5);
+  r.p99_us = percentile(all, 0.99);
+  return r;
+}
+
+int latency(const Args& a) {
+  std::cout << "| workload | clients | runs | pairs/s (median) | acquire p50 µs (median) | acquire "
+               "p99 µs (median) | p99 range µs | failures |\n|---|---|---|---|---|---|---|---|\n";
+  for (auto& w : a.workloads) {
+    for (int c : a.clients) {
+      std::vector<double> rate, p50, p99;
+      uint64_t failures = 0;
+      for (int r = 0; r < a.runs; ++r) {
+        auto res = run_once(a, w, c);
+        rate.push_back(res.pairs_per_s);
+        p50.push_back(res.p50_us);
+        p99.push_back(res.p99_us);
+        failures += res.failures;
+      }
+      std::cout << std::fixed << std::setprecision(0) << "| " << w << " | " << c << " | "
+                << a.runs << " | " << median(rate) << " | " << median(p50) << " | " << median(p99)
+                << " | " << *std::min_element(p99.begin(), p99.end()) << "–"
+                << *std::max_element(p99.begin(), p99.end()) << " | " << failures << " |"
+                << std::endl;
+    }
+  }
+  return 0;
+}
+
+size_t rss_bytes() {
+  std::ifstream in("/proc/self/status");
+  std::string key;
+  while (in >> key) {
+    if (key == "VmRSS:") {
+      size_t kb = 0;
+      in >> kb;
+      return kb * 1024;
+    }
+    std::getline(in, key);
+  }
+  return 0;
+}
+
+// Holds `locks` locks through the node actor directly (no network), waits
+// until every lock actor has rested, and reports the RSS growth per lock.
+int memory(const Args& a) {
+  char tmpl[] = "/tmp/godistlock-bench-XXXXXX";
+  if (!mkdtemp(tmpl))
+    return 1;
+  net::SystemConfig cfg;
+  caf::actor_system sys{cfg};
+  actors::NodeOptions o;
+  o.id = "bench";
+  o.listen = net::Endpoint{"127.0.0.1", 0};
+  o.data_dir = std::string(tmpl) + "/data";
+  o.fsync = false; // memory only: the disk is not what is measured here
+  o.idle_retire = milliseconds(200);
+  int rc = 0;
+  {
+    actors::Node node(sys, o);
+    auto stats = [&] {
+      caf::scoped_actor self{sys};
+      messages::wire_request req;
+      req.pb.set_client_id("bench");
+      req.pb.mutable_stats();
+      wire::NodeStats out;
+      self->request(node.handle(), seconds(10), req)
+        .receive([&](messages::wire_response& r) { out = r.pb.stats(); }, [](caf::error&) {});
+      return out;
+    };
+    malloc_trim(0);
+    auto before = rss_bytes();
+    int threads = 4;
+    std::vector<std::thread> ts;
+    std::atomic<size_t> granted{0};
+    for (int t = 0; t < threads; ++t) {
+      ts.emplace_back([&, t] {
+        caf::scoped_actor self{sys};
+        for (size_t i = static_cast<size_t>(t); i < a.locks; i += static_cast<size_t>(threads)) {
+          messages::wire_request req;
+          req.pb.set_client_id("bench-client-" + std::to_string(t));
+          req.pb.set_request_id(i + 1);
+          auto& acq = *req.pb.mutable_acquire();
+          acq.set_name("orders/" + std::to_string(i));
+          acq.set_owner("worker-" + std::to_string(t));
+          acq.set_ttl_ms(core::max_ttl_ms);
+          self->request(node.handle(), seconds(10), req)
+            .receive(
+              [&](messages::wire_response& r) {
+                if (r.pb.code() == wire::OK)
+                  ++granted;
+              },
+              [](caf::error&) {});
+        }
+      });
+    }
+    for (auto& t : ts)
+      t.join();
+    auto deadline = steady_clock::now() + seconds(60);
+    while (stats().live_lock_actors() > 0 && steady_clock::now() < deadline)
+      std::this_thread::sleep_for(milliseconds(200));
+    auto s = stats();
+    malloc_trim(0); // hand freed actor memory back, so RSS shows what stays
+    auto after = rss_bytes();
+    std::cout << "locks granted: " << granted << ", held: " << s.held_locks()
+              << ", resting: " << s.resting_locks() << ", live actors: " << s.live_lock_actors()
+              << "\nRSS growth: " << (after - before) / 1024 << " KiB, "
+              << static_cast<double>(after - before) / static_cast<double>(a.locks)
+              << " bytes per resting held lock (names like 'orders/12345', owners like "
+                 "'worker-1')\n";
+    if (s.live_lock_actors() != 0)
+      rc = 1;
+    node.stop();
+  }
+  std::system(("rm -rf " + std::string(tmpl)).c_str());
+  return rc;
+}
+
+std::vector<std::string> split(const std::string& s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= s.size()) {
+    auto comma = s.find(',', start);
+    out.push_back(s.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    if (comma == std::string::npos)
+      break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  const char* usage =
+    "usage: godistlock-bench latency [--servers LIST] [--clients 1,8,32] [--workloads w1,w2]\n"
+    "                                [--seconds S] [--runs R]\n"
+    "       godistlock-bench memory [--locks N]\n";
+  Args a;
+  if (argc < 2) {
+    std::cerr << usage;
+    return 2;
+  }
+  a.mode = argv[1];
+  try {
+    for (int i = 2; i + 1 < argc; i += 2) {
+      std::string k = argv[i], v = argv[i + 1];
+      if (k == "--servers")
+        a.servers = v;
+      else if (k == "--clients") {
+        a.clients.clear();
+        for (auto& x : split(v))
+          a.clients.push_back(std::stoi(x));
+      } else if (k == "--workloads")
+        a.workloads = split(v);
+      else if (k == "--seconds")
+        a.seconds = std::stod(v);
+      else if (k == "--runs")
+        a.runs = std::stoi(v);
+      else if (k == "--locks")
+        a.locks = std::stoul(v);
+      else
+        throw std::invalid_argument(k);
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "godistlock-bench: bad option " << e.what() << "\n" << usage;
+    return 2;
+  }
+  if (a.mode == "latency" && net::parse_endpoint_list(a.servers))
+    return latency(a);
+  if (a.mode == "memory")
+    return memory(a);
+  std::cerr << usage;
+  return 2;
+}
