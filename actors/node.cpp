@@ -25,27 +25,28 @@ Node::Node(caf::actor_system& sys, const NodeOptions& options) : sys_(sys) {
 
   // Replay: the newest record per lock wins. Every epoch restarts its timer
   // at boot, which can only delay an expiry, never hasten it.
+  std::unordered_map<std::string, std::string> newest;
+  core::Wal::Options wal_options{options.data_dir, options.fsync};
+  auto wal =
+      std::make_shared<core::Wal>(wal_options, [&](std::string_view key, std::string_view value) {
+        newest[std::string(key)].assign(value.data(), value.size());
+      });
+  warnings_ = wal->warnings();
   LockTable table;
   auto boot = core::Clock::now().time_since_epoch().count();
-  core::Wal::Options wal_options{options.data_dir, options.fsync};
-  auto wal = std::make_shared<core::Wal>(
-    wal_options, [&](std::string_view key, std::string_view value) {
-      auto& slot = table[std::string(key)];
-      slot.record.assign(value.data(), value.size());
-      slot.epoch_seen_ns = boot;
-    });
-  warnings_ = wal->warnings();
-  for (auto& [name, resting] : table) {
-    auto record = messages::decode_record(resting.record);
+  for (auto& [name, bytes] : newest) {
+    auto record = messages::decode_record(bytes);
     if (!record)
       throw core::StorageError("data dir " + options.data_dir + ": the record of lock '" + name +
                                "' passed its checksum but cannot be decoded");
     if (record->value.holder)
       ++ctx_->counters->held_locks;
     ctx_->counters->waiters +=
-      static_cast<int64_t>(record->value.queue.size() + (record->value.reserved ? 1 : 0));
+        static_cast<int64_t>(record->value.queue.size() + (record->value.reserved ? 1 : 0));
+    table.put(name, *record, boot);
   }
   replayed_locks_ = table.size();
+  newest.clear();
 
   // Arguments are shared pointers: a detached actor initialises on its own
   // thread, possibly after this constructor returned.
@@ -69,7 +70,7 @@ Node::~Node() {
 void Node::drain(std::chrono::milliseconds timeout) {
   caf::scoped_actor self{sys_};
   self->request(node_, timeout, atoms::drain::value)
-    .receive([](atoms::done) {}, [](caf::error&) {});
+      .receive([](atoms::done) {}, [](caf::error&) {});
 }
 
 void Node::stop() {

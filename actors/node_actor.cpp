@@ -47,15 +47,12 @@ node_state::Live& live_actor(self_ptr self, const std::string& name) {
     return it->second;
   core::AcceptorRecord record;
   core::Instant epoch_seen = core::Clock::now();
-  if (auto it = st.table.find(name); it != st.table.end()) {
-    // The table only ever holds records this process wrote or replayed.
-    if (auto decoded = messages::decode_record(it->second.record))
-      record = std::move(*decoded);
-    epoch_seen = core::Instant(core::Clock::duration(it->second.epoch_seen_ns));
-    st.table.erase(it);
+  if (auto resting = st.table.take(name)) {
+    record = std::move(resting->record);
+    epoch_seen = core::Instant(core::Clock::duration(resting->epoch_seen_ns));
   }
-  auto handle = self->spawn<caf::linked>(lock_actor_impl, st.ctx, node_actor{self}, name, std::move(record),
-                            epoch_seen);
+  auto handle = self->spawn<caf::linked>(lock_actor_impl, st.ctx, node_actor{self}, name,
+                                         std::move(record), epoch_seen);
   return st.live.emplace(name, node_state::Live{std::move(handle), 0}).first->second;
 }
 
@@ -68,57 +65,58 @@ node_actor::behavior_type node_actor_impl(node_actor::stateful_pointer<node_stat
   self->state.table = std::move(*table);
   self->state.started = core::Clock::now();
   return {
-    [=](messages::wire_request& msg) -> caf::result<wire_response> {
-      auto& st = self->state;
-      auto& req = msg.pb;
-      if (auto error = messages::validate(req); !error.empty())
-        return error_response(wire::INVALID_ARGUMENT, error, req.request_id());
-      if (req.has_stats())
-        return stats_response(self, req.request_id());
-      if (st.draining)
-        return error_response(wire::SHUTTING_DOWN, "node is shutting down; use another node",
-                              req.request_id());
-      auto& live = live_actor(self, messages::lock_name(req));
-      ++live.forwarded;
-      return self->delegate(live.handle, std::move(msg));
-    },
-    [=](atoms::retire, std::string& name, std::string& record, int64_t epoch_seen_ns,
-        uint64_t handled) -> bool {
-      auto& st = self->state;
-      if (!sender_is_local(self))
-        return false;
-      auto it = st.live.find(name);
-      if (it == st.live.end() || it->second.forwarded != handled || st.draining)
-        return false;
-      st.live.erase(it);
-      st.table[name] = RestingLock{std::move(record), epoch_seen_ns};
-      return true;
-    },
-    [=](atoms::drain) -> caf::result<atoms::done> {
-      auto& st = self->state;
-      // Checked before making the promise: the promise takes over the sender.
-      if (!sender_is_local(self))
-        return caf::make_error(caf::sec::unexpected_message);
-      auto rp = self->make_response_promise<atoms::done>();
-      st.draining = true;
-      if (st.live.empty()) {
-        rp.deliver(atoms::done::value);
+      [=](messages::wire_request& msg) -> caf::result<wire_response> {
+        auto& st = self->state;
+        auto& req = msg.pb;
+        if (auto error = messages::validate(req); !error.empty())
+          return error_response(wire::INVALID_ARGUMENT, error, req.request_id());
+        if (req.has_stats())
+          return stats_response(self, req.request_id());
+        if (st.draining)
+          return error_response(wire::SHUTTING_DOWN, "node is shutting down; use another node",
+                                req.request_id());
+        auto& live = live_actor(self, messages::lock_name(req));
+        ++live.forwarded;
+        return self->delegate(live.handle, std::move(msg));
+      },
+      [=](atoms::retire, std::string& name, std::string& record, int64_t epoch_seen_ns,
+          uint64_t handled) -> bool {
+        auto& st = self->state;
+        if (!sender_is_local(self))
+          return false;
+        auto it = st.live.find(name);
+        if (it == st.live.end() || it->second.forwarded != handled || st.draining)
+          return false;
+        st.live.erase(it);
+        st.table.put_encoded(name, record, epoch_seen_ns);
+        return true;
+      },
+      [=](atoms::drain) -> caf::result<atoms::done> {
+        auto& st = self->state;
+        // Checked before making the promise: the promise takes over the sender.
+        if (!sender_is_local(self))
+          return caf::make_error(caf::sec::unexpected_message);
+        auto rp = self->make_response_promise<atoms::done>();
+        st.draining = true;
+        if (st.live.empty()) {
+          rp.deliver(atoms::done::value);
+          return rp;
+        }
+        auto remaining = std::make_shared<size_t>(st.live.size());
+        for (auto& [name, live] : st.live) {
+          self->request(live.handle, std::chrono::seconds(10), atoms::drain::value)
+              .then(
+                  [=](atoms::done) mutable {
+                    if (--*remaining == 0)
+                      rp.deliver(atoms::done::value);
+                  },
+                  [=](caf::error&) mutable {
+                    if (--*remaining == 0)
+                      rp.deliver(atoms::done::value);
+                  });
+        }
         return rp;
-      }
-      auto remaining = std::make_shared<size_t>(st.live.size());
-      for (auto& [name, live] : st.live) {
-        self->request(live.handle, std::chrono::seconds(10), atoms::drain::value)
-          .then([=](atoms::done) mutable {
-                  if (--*remaining == 0)
-                    rp.deliver(atoms::done::value);
-                },
-                [=](caf::error&) mutable {
-                  if (--*remaining == 0)
-                    rp.deliver(atoms::done::value);
-                });
-      }
-      return rp;
-    },
+      },
   };
 }
 

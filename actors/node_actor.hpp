@@ -4,6 +4,7 @@
 #pragma once
 
 #include "actors/lock_actor.hpp"
+#include "actors/lock_table.hpp"
 #include "actors/node_context.hpp"
 #include "messages/interfaces.hpp"
 
@@ -12,16 +13,6 @@
 #include <unordered_map>
 
 namespace godistlock::actors {
-
-// A lock without a live actor: its encoded acceptor record and when this
-// node first saw its current epoch (steady-clock ns). About the size of the
-// record; a live actor costs ~1.3 KB more.
-struct RestingLock {
-  std::string record;
-  int64_t epoch_seen_ns = 0;
-};
-
-using LockTable = std::unordered_map<std::string, RestingLock>;
 
 struct node_state {
   std::shared_ptr<const NodeContext> ctx;

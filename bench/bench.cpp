@@ -15,9 +15,9 @@
 #include <atomic>
 #include <cstdlib>
 #include <fstream>
-#include <malloc.h>
 #include <iomanip>
 #include <iostream>
+#include <malloc.h>
 #include <map>
 #include <thread>
 #include <vector>
@@ -134,9 +134,9 @@ int latency(const Args& a) {
         p99.push_back(res.p99_us);
         failures += res.failures;
       }
-      std::cout << std::fixed << std::setprecision(0) << "| " << w << " | " << c << " | "
-                << a.runs << " | " << median(rate) << " | " << median(p50) << " | " << median(p99)
-                << " | " << *std::min_element(p99.begin(), p99.end()) << "–"
+      std::cout << std::fixed << std::setprecision(0) << "| " << w << " | " << c << " | " << a.runs
+                << " | " << median(rate) << " | " << median(p50) << " | " << median(p99) << " | "
+                << *std::min_element(p99.begin(), p99.end()) << "–"
                 << *std::max_element(p99.begin(), p99.end()) << " | " << failures << " |"
                 << std::endl;
     }
@@ -182,7 +182,7 @@ int memory(const Args& a) {
       req.pb.mutable_stats();
       wire::NodeStats out;
       self->request(node.handle(), seconds(10), req)
-        .receive([&](messages::wire_response& r) { out = r.pb.stats(); }, [](caf::error&) {});
+          .receive([&](messages::wire_response& r) { out = r.pb.stats(); }, [](caf::error&) {});
       return out;
     };
     malloc_trim(0);
@@ -202,12 +202,12 @@ int memory(const Args& a) {
           acq.set_owner("worker-" + std::to_string(t));
           acq.set_ttl_ms(core::max_ttl_ms);
           self->request(node.handle(), seconds(10), req)
-            .receive(
-              [&](messages::wire_response& r) {
-                if (r.pb.code() == wire::OK)
-                  ++granted;
-              },
-              [](caf::error&) {});
+              .receive(
+                  [&](messages::wire_response& r) {
+                    if (r.pb.code() == wire::OK)
+                      ++granted;
+                  },
+                  [](caf::error&) {});
         }
       });
     }
@@ -250,9 +250,9 @@ std::vector<std::string> split(const std::string& s) {
 
 int main(int argc, char** argv) {
   const char* usage =
-    "usage: godistlock-bench latency [--servers LIST] [--clients 1,8,32] [--workloads w1,w2]\n"
-    "                                [--seconds S] [--runs R]\n"
-    "       godistlock-bench memory [--locks N]\n";
+      "usage: godistlock-bench latency [--servers LIST] [--clients 1,8,32] [--workloads w1,w2]\n"
+      "                                [--seconds S] [--runs R]\n"
+      "       godistlock-bench memory [--locks N]\n";
   Args a;
   if (argc < 2) {
     std::cerr << usage;

@@ -55,8 +55,8 @@ core::LockState from_proto(const wire::LockState& in) {
   if (in.has_holder()) {
     auto& h = in.holder();
     out.holder = core::Holder{
-      h.owner(), h.token(), h.lease_ms(),
-      core::LeaseOrigin{h.origin().client_id(), h.origin().request_id(), h.origin().attempt()}};
+        h.owner(), h.token(), h.lease_ms(),
+        core::LeaseOrigin{h.origin().client_id(), h.origin().request_id(), h.origin().attempt()}};
   }
   if (in.has_reserved())
     out.reserved = from_proto(in.reserved());
@@ -72,6 +72,40 @@ std::string encode_record(const core::AcceptorRecord& record) {
   to_proto(record.accepted, *pb.mutable_accepted());
   to_proto(record.value, *pb.mutable_value());
   return pb.SerializeAsString();
+}
+
+namespace {
+constexpr uint32_t promised_elided = 1;
+constexpr uint32_t origin_elided = 2;
+} // namespace
+
+std::string encode_resting(const core::AcceptorRecord& record) {
+  wire::AcceptorRecord pb;
+  uint32_t elided = 0;
+  if (record.promised == record.accepted)
+    elided |= promised_elided;
+  else
+    to_proto(record.promised, *pb.mutable_promised());
+  to_proto(record.accepted, *pb.mutable_accepted());
+  to_proto(record.value, *pb.mutable_value());
+  if (record.value.epoch.origin == record.accepted) {
+    elided |= origin_elided;
+    pb.mutable_value()->clear_epoch_origin();
+  }
+  pb.set_elided(elided);
+  return pb.SerializeAsString();
+}
+
+std::optional<core::AcceptorRecord> decode_resting(std::string_view bytes) {
+  auto record = decode_record(bytes);
+  wire::AcceptorRecord pb;
+  if (!record || !pb.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
+    return std::nullopt;
+  if (pb.elided() & promised_elided)
+    record->promised = record->accepted;
+  if (pb.elided() & origin_elided)
+    record->value.epoch.origin = record->accepted;
+  return record;
 }
 
 std::optional<core::AcceptorRecord> decode_record(std::string_view bytes) {

@@ -20,4 +20,9 @@ std::string encode_record(const core::AcceptorRecord& record);
 // nullopt when the bytes are not a valid record.
 std::optional<core::AcceptorRecord> decode_record(std::string_view bytes);
 
+// The compact form a lock rests in while it has no actor: ballots that
+// repeat `accepted` (the usual case) are left out. Lossless.
+std::string encode_resting(const core::AcceptorRecord& record);
+std::optional<core::AcceptorRecord> decode_resting(std::string_view bytes);
+
 } // namespace godistlock::messages

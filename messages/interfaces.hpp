@@ -15,37 +15,37 @@ namespace godistlock {
 // The node: the one actor a node publishes on its port. Clients (the client
 // library, the CLI, applications that are actors) talk to it.
 using node_actor = caf::typed_actor<
-  // A client request. The answer comes from the lock's actor, for a waiter
-  // only once it is granted, its wait window ends, or the node drains.
-  caf::replies_to<messages::wire_request>::with<messages::wire_response>,
-  // Local only: a lock actor with nothing to do offers its state to the lock
-  // table (name, encoded acceptor record, epoch first-seen in steady-clock
-  // ns, requests it handled). True: it may stop. False: a request is on its way.
-  caf::replies_to<atoms::retire, std::string, std::string, int64_t, uint64_t>::with<bool>,
-  // Local only: stop serving clients, answer waiters "shutting down" and
-  // reply once everything acknowledged is on disk.
-  caf::replies_to<atoms::drain>::with<atoms::done>>;
+    // A client request. The answer comes from the lock's actor, for a waiter
+    // only once it is granted, its wait window ends, or the node drains.
+    caf::replies_to<messages::wire_request>::with<messages::wire_response>,
+    // Local only: a lock actor with nothing to do offers its state to the lock
+    // table (name, resting-form acceptor record, epoch first-seen in steady-clock
+    // ns, requests it handled). True: it may stop. False: a request is on its way.
+    caf::replies_to<atoms::retire, std::string, std::string, int64_t, uint64_t>::with<bool>,
+    // Local only: stop serving clients, answer waiters "shutting down" and
+    // reply once everything acknowledged is on disk.
+    caf::replies_to<atoms::drain>::with<atoms::done>>;
 
 // One lock on one node: acceptor of its register and proposer for the
 // requests this node receives for it. Spawned on demand by the node.
 using lock_actor = caf::typed_actor<
-  // A client request routed here by the node (delegated: we answer the client).
-  caf::replies_to<messages::wire_request>::with<messages::wire_response>,
-  // Timer: a lease or reservation may have lapsed (argument: epoch number).
-  caf::reacts_to<atoms::handoff, uint64_t>,
-  // Timer: nothing happened for a while (argument: activity generation).
-  caf::reacts_to<atoms::idle, uint64_t>,
-  // Timer: a parked waiter's window ended (argument: its park id).
-  caf::reacts_to<atoms::park_end, uint64_t>,
-  // Answer parked waiters "shutting down"; reply once our writes are durable.
-  caf::replies_to<atoms::drain>::with<atoms::done>>;
+    // A client request routed here by the node (delegated: we answer the client).
+    caf::replies_to<messages::wire_request>::with<messages::wire_response>,
+    // Timer: a lease or reservation may have lapsed (argument: epoch number).
+    caf::reacts_to<atoms::handoff, uint64_t>,
+    // Timer: nothing happened for a while (argument: activity generation).
+    caf::reacts_to<atoms::idle, uint64_t>,
+    // Timer: a parked waiter's window ended (argument: its park id).
+    caf::reacts_to<atoms::park_end, uint64_t>,
+    // Answer parked waiters "shutting down"; reply once our writes are durable.
+    caf::replies_to<atoms::drain>::with<atoms::done>>;
 
 // The node's write-ahead log, with group commit across locks.
 using storage_actor = caf::typed_actor<
-  // Append (key, value) records; the reply comes after they are on disk.
-  caf::replies_to<atoms::persist, std::vector<std::string>, std::vector<std::string>>::with<
-    atoms::done>,
-  // Self-message: write and sync everything gathered so far.
-  caf::reacts_to<atoms::flush>>;
+    // Append (key, value) records; the reply comes after they are on disk.
+    caf::replies_to<atoms::persist, std::vector<std::string>,
+                    std::vector<std::string>>::with<atoms::done>,
+    // Self-message: write and sync everything gathered so far.
+    caf::reacts_to<atoms::flush>>;
 
 } // namespace godistlock
