@@ -121,6 +121,22 @@ bool all_zero(std::string_view s) {
   return true;
 }
 
+// True when a complete record with a matching checksum starts somewhere in
+// `data` at or after `from`. A record that runs past the end of the log is
+// a torn write only if nothing valid follows it; otherwise its length field
+// was damaged and the records after it must not be dropped.
+bool valid_record_follows(std::string_view data, size_t from) {
+  for (size_t at = from; at + header_bytes <= data.size(); ++at) {
+    auto rest = data.substr(at);
+    uint32_t length = get_u32(rest.data());
+    if (length < 4 || length > max_record_bytes || header_bytes + length > rest.size())
+      continue;
+    if (checksum(length, rest.substr(header_bytes, length)) == get_u32(rest.data() + 4))
+      return true;
+  }
+  return false;
+}
+
 } // namespace
 
 std::string Wal::path(const char* file) const {
@@ -144,9 +160,19 @@ Wal::Wal(Options options, const Visitor& visit) : options_(std::move(options)) {
     dir_lock_fd_ = -1;
     throw StorageError("data dir " + options_.dir + " is in use by another process");
   }
-  replay_file(path(snapshot_file), false, visit);
-  replay_file(path(log_file), true, visit);
-  open_log();
+  // The destructor does not run when the constructor throws: release the
+  // dir lock here, or this process could never open the dir again.
+  try {
+    replay_file(path(snapshot_file), false, visit);
+    replay_file(path(log_file), true, visit);
+    open_log();
+  } catch (...) {
+    if (log_fd_ >= 0)
+      ::close(log_fd_);
+    ::close(dir_lock_fd_);
+    log_fd_ = dir_lock_fd_ = -1;
+    throw;
+  }
 }
 
 Wal::~Wal() {
@@ -169,8 +195,13 @@ void Wal::replay_file(const std::string& file, bool is_log, const Visitor& visit
     if (!torn && length > max_record_bytes)
       throw StorageError("corrupted record in " + file + " at offset " + std::to_string(offset) +
                          ": implausible length " + std::to_string(length));
-    if (!torn && header_bytes + length > rest.size())
+    if (!torn && header_bytes + length > rest.size()) {
+      if (valid_record_follows(data, offset + 1))
+        throw StorageError("corrupted record in " + file + " at offset " + std::to_string(offset) +
+                           ": length " + std::to_string(length) +
+                           " runs past the end of the file, but valid records follow");
       torn = true;
+    }
     if (torn) {
       if (!is_log)
         throw StorageError("corrupted record in " + file + " at offset " + std::to_string(offset) +

@@ -24,7 +24,7 @@ class Wal {
 public:
   struct Options {
     std::string dir;
-    bool fsync = true;                      // false: --durability none
+    bool fsync = true;                       // false: --durability none
     uint64_t compact_after_bytes = 64 << 20; // log size that triggers compaction
   };
   using Visitor = std::function<void(std::string_view key, std::string_view value)>;
