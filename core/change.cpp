@@ -15,7 +15,7 @@ struct Transition {
   WitnessAge age;
   uint64_t start_epoch;
   explicit Transition(LockState& state, WitnessAge a)
-    : s(state), age(a), start_epoch(state.epoch.number) {}
+      : s(state), age(a), start_epoch(state.epoch.number) {}
   void bump() {
     if (s.epoch.number == start_epoch) {
       ++s.epoch.number;
@@ -138,7 +138,10 @@ Result release(LockState& s, WitnessAge age, uint64_t token) {
     return r;
   }
   settle(t, r);
-  r.outcome = (token != 0 && s.last_released == token) ? Outcome::released : Outcome::not_holder;
+  // A retried release of the last grant still reads "released"; once a newer
+  // grant exists, the old token is simply not the holder.
+  bool retry_of_last_release = token != 0 && s.last_released == token && s.fence == token;
+  r.outcome = retry_of_last_release ? Outcome::released : Outcome::not_holder;
   return r;
 }
 

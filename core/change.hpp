@@ -22,23 +22,23 @@ using WitnessAge = std::optional<uint64_t>;
 constexpr uint64_t reserve_ms = 2000;
 
 enum class Outcome : uint8_t {
-  granted,     // the requester holds the lock (token, lease)
-  queued,      // the requester waits at `position` (1 = next)
-  busy,        // not acquired and not waiting (try-lock)
-  queue_full,  // not acquired: too many waiters
-  released,    // the token was released (or had been, by an earlier retry)
-  refreshed,   // the lease was extended
-  not_holder,  // the token is not the current grant
-  cancelled,   // the waiter left the queue (or was not in it)
-  observed,    // read-only result: see `observed_holder`/`waiters`
+  granted,    // the requester holds the lock (token, lease)
+  queued,     // the requester waits at `position` (1 = next)
+  busy,       // not acquired and not waiting (try-lock)
+  queue_full, // not acquired: too many waiters
+  released,   // the token was released (or had been, by an earlier retry)
+  refreshed,  // the lease was extended
+  not_holder, // the token is not the current grant
+  cancelled,  // the waiter left the queue (or was not in it)
+  observed,   // read-only result: see `observed_holder`/`waiters`
 };
 
 struct Result {
   Outcome outcome = Outcome::busy;
   uint64_t token = 0;
   uint64_t lease_ms = 0;
-  LeaseOrigin origin;     // which client attempt the lease is timed from
-  uint64_t position = 0;  // for queued
+  LeaseOrigin origin;    // which client attempt the lease is timed from
+  uint64_t position = 0; // for queued
   std::optional<Holder> observed_holder;
   uint64_t remaining_ms = 0; // lease left by the witnesses' clocks
   uint64_t waiters = 0;
