@@ -53,6 +53,8 @@ Applied apply(self_ptr self, const core::Change& change) {
       st.ballots.observe(round.conflict());
       continue;
     }
+    // The accept promised next_promise(); the next round starts above it.
+    st.ballots.observe(round.next_promise());
     return {round.result(), true};
   }
 }
@@ -77,17 +79,17 @@ void reply_when_durable(self_ptr self, bool wrote, std::function<void()> reply) 
   ++st.writes_in_flight;
   self->request(st.ctx->storage, caf::infinite, atoms::persist::value, std::move(keys),
                 std::move(values))
-    .then(
-      [=](atoms::done) {
-        --self->state.writes_in_flight;
-        reply();
-        maybe_rest_later(self);
-      },
-      [=](caf::error&) {
-        // The storage actor is gone, so the node is stopping: the reply is
-        // withheld, because nothing says the write is durable.
-        --self->state.writes_in_flight;
-      });
+      .then(
+          [=](atoms::done) {
+            --self->state.writes_in_flight;
+            reply();
+            maybe_rest_later(self);
+          },
+          [=](caf::error&) {
+            // The storage actor is gone, so the node is stopping: the reply is
+            // withheld, because nothing says the write is durable.
+            --self->state.writes_in_flight;
+          });
 }
 
 const core::LockState& value(self_ptr self) {
@@ -119,8 +121,9 @@ bool quiescent(self_ptr self) {
 
 void deliver_grant(self_ptr self, const Applied& applied, promise_t rp, uint64_t request_id) {
   auto res = applied.result;
-  reply_when_durable(self, applied.wrote,
-                     [rp, res, request_id]() mutable { rp.deliver(grant_response(res, request_id)); });
+  reply_when_durable(self, applied.wrote, [rp, res, request_id]() mutable {
+    rp.deliver(grant_response(res, request_id));
+  });
 }
 
 void settle_after(self_ptr self);
@@ -202,7 +205,7 @@ void settle_after(self_ptr self) {
   maybe_rest_later(self);
 }
 
-void park(self_ptr self, wire::Request req, promise_t rp) {
+void park(self_ptr self, wire::Request req, promise_t rp, const caf::strong_actor_ptr& sender) {
   auto& st = self->state;
   auto& a = req.acquire();
   auto window = park_window_ms(a.ttl_ms());
@@ -216,14 +219,20 @@ void park(self_ptr self, wire::Request req, promise_t rp) {
     auto old = std::move(*it);
     st.parked.erase(it);
     old.promise.deliver(
-      error_response(wire::QUEUED, "superseded by a newer attempt", old.request.request_id()));
+        error_response(wire::QUEUED, "superseded by a newer attempt", old.request.request_id()));
   }
   auto id = ++st.next_park_id;
-  st.parked.push_back(ParkedAcquire{id, std::move(req), rp, final_window});
+  caf::actor_addr requester;
+  if (sender) {
+    requester = caf::actor_cast<caf::actor_addr>(sender);
+    self->monitor(sender);
+  }
+  st.parked.push_back(ParkedAcquire{id, std::move(req), rp, requester, final_window});
   self->delayed_send(self, milliseconds(wait_here), atoms::park_end::value, id);
 }
 
-void handle_acquire(self_ptr self, wire::Request req, promise_t rp) {
+void handle_acquire(self_ptr self, wire::Request req, promise_t rp,
+                    const caf::strong_actor_ptr& sender) {
   auto args = acquire_args(req);
   auto fence_before = value(self).fence;
   auto applied = apply(self, [args](core::LockState& s, core::WitnessAge age) {
@@ -232,34 +241,35 @@ void handle_acquire(self_ptr self, wire::Request req, promise_t rp) {
   count(self, applied, fence_before);
   auto req_id = req.request_id();
   switch (applied.result.outcome) {
-    case core::Outcome::granted:
-      deliver_grant(self, applied, rp, req_id);
+  case core::Outcome::granted:
+    deliver_grant(self, applied, rp, req_id);
+    break;
+  case core::Outcome::queued:
+    if (req.acquire().wait_ms() > 0) {
+      // The queue entry must be durable before the waiter can be served;
+      // the grant itself is persisted (after this write) when it happens.
+      if (applied.wrote)
+        reply_when_durable(self, true, [] {});
+      park(self, std::move(req), rp, sender);
       break;
-    case core::Outcome::queued:
-      if (req.acquire().wait_ms() > 0) {
-        // The queue entry must be durable before the waiter can be served;
-        // the grant itself is persisted (after this write) when it happens.
-        if (applied.wrote)
-          reply_when_durable(self, true, [] {});
-        park(self, std::move(req), rp);
-        break;
-      }
-      [[fallthrough]];
-    default: {
-      auto msg = applied.result.outcome == core::Outcome::queue_full
+    }
+    [[fallthrough]];
+  default: {
+    auto msg = applied.result.outcome == core::Outcome::queue_full
                    ? "not acquired: the wait queue is full"
                    : "not acquired: the lock is held";
-      reply_when_durable(self, applied.wrote, [rp, msg, req_id]() mutable {
-        rp.deliver(error_response(wire::NOT_ACQUIRED, msg, req_id));
-      });
-    }
+    reply_when_durable(self, applied.wrote, [rp, msg, req_id]() mutable {
+      rp.deliver(error_response(wire::NOT_ACQUIRED, msg, req_id));
+    });
+  }
   }
 }
 
 void handle_release(self_ptr self, const wire::Request& req, promise_t rp) {
   auto token = req.release().token();
-  auto applied = apply(
-    self, [token](core::LockState& s, core::WitnessAge age) { return core::release(s, age, token); });
+  auto applied = apply(self, [token](core::LockState& s, core::WitnessAge age) {
+    return core::release(s, age, token);
+  });
   if (applied.result.expired_holder)
     ++self->state.ctx->counters->expiries;
   bool ok = applied.result.outcome == core::Outcome::released;
@@ -299,7 +309,7 @@ void handle_refresh(self_ptr self, const wire::Request& req, promise_t rp) {
 
 void handle_observe(self_ptr self, const wire::Request& req, promise_t rp) {
   auto applied =
-    apply(self, [](core::LockState& s, core::WitnessAge age) { return core::observe(s, age); });
+      apply(self, [](core::LockState& s, core::WitnessAge age) { return core::observe(s, age); });
   if (applied.result.expired_holder)
     ++self->state.ctx->counters->expiries;
   messages::wire_response r;
@@ -324,8 +334,9 @@ void handle_observe(self_ptr self, const wire::Request& req, promise_t rp) {
 
 void handle_cancel(self_ptr self, const wire::Request& req, promise_t rp) {
   auto owner = req.cancel().owner();
-  auto applied = apply(
-    self, [owner](core::LockState& s, core::WitnessAge age) { return core::cancel(s, age, owner); });
+  auto applied = apply(self, [owner](core::LockState& s, core::WitnessAge age) {
+    return core::cancel(s, age, owner);
+  });
   if (applied.result.expired_holder)
     ++self->state.ctx->counters->expiries;
   auto req_id = req.request_id();
@@ -358,8 +369,9 @@ void handle_park_end(self_ptr self, uint64_t id) {
     return;
   }
   // The wait is over: leave the queue before saying so.
-  auto applied = apply(
-    self, [owner](core::LockState& s, core::WitnessAge age) { return core::cancel(s, age, owner); });
+  auto applied = apply(self, [owner](core::LockState& s, core::WitnessAge age) {
+    return core::cancel(s, age, owner);
+  });
   if (applied.result.expired_holder)
     ++st.ctx->counters->expiries;
   reply_when_durable(self, applied.wrote, [rp, req_id]() mutable {
@@ -374,9 +386,9 @@ uint64_t park_window_ms(uint64_t ttl_ms) {
 }
 
 lock_actor::behavior_type lock_actor_impl(lock_actor::stateful_pointer<lock_state> self,
-                                          std::shared_ptr<const NodeContext> ctx,
-                                          node_actor node, std::string name,
-                                          core::AcceptorRecord record, core::Instant epoch_seen) {
+                                          std::shared_ptr<const NodeContext> ctx, node_actor node,
+                                          std::string name, core::AcceptorRecord record,
+                                          core::Instant epoch_seen) {
   auto& st = self->state;
   st.ctx = std::move(ctx);
   st.node = std::move(node);
@@ -386,80 +398,91 @@ lock_actor::behavior_type lock_actor_impl(lock_actor::stateful_pointer<lock_stat
   st.ballots.observe(record.accepted);
   st.counted_held = record.value.holder.has_value();
   st.counted_waiters =
-    static_cast<int64_t>(record.value.queue.size() + (record.value.reserved ? 1 : 0));
+      static_cast<int64_t>(record.value.queue.size() + (record.value.reserved ? 1 : 0));
   st.acceptor = core::Acceptor(std::move(record), epoch_seen);
+  // A waiter whose client is gone (process died, connection lost, or it
+  // gave up on this attempt) must not be handed the lock: drop its parked
+  // attempt. Its queue entry stays, so a retry keeps its place; if nobody
+  // claims it, the reservation lapses after core::reserve_ms.
+  self->set_down_handler([self](caf::down_msg& dm) {
+    auto& parked = self->state.parked;
+    parked.erase(std::remove_if(parked.begin(), parked.end(),
+                                [&](const ParkedAcquire& p) { return p.requester == dm.source; }),
+                 parked.end());
+    maybe_rest_later(self);
+  });
   arm_handoff(self);
   maybe_rest_later(self);
   return {
-    [=](messages::wire_request& msg) -> caf::result<wire_response> {
-      auto& st = self->state;
-      ++st.handled;
-      ++st.activity;
-      auto& req = msg.pb;
-      if (st.draining)
-        return error_response(wire::SHUTTING_DOWN, "node is shutting down", req.request_id());
-      if (req.op_case() == wire::Request::OP_NOT_SET || req.has_stats())
-        return error_response(wire::INVALID_ARGUMENT, "unknown operation", req.request_id());
-      auto rp = self->make_response_promise<wire_response>();
-      if (req.has_acquire())
-        handle_acquire(self, std::move(req), rp);
-      else if (req.has_release())
-        handle_release(self, req, rp);
-      else if (req.has_refresh())
-        handle_refresh(self, req, rp);
-      else if (req.has_status() || req.has_check())
-        handle_observe(self, req, rp);
-      else
-        handle_cancel(self, req, rp);
-      settle_after(self);
-      return rp;
-    },
-    [=](atoms::handoff, uint64_t epoch) {
-      auto& st = self->state;
-      ++st.activity;
-      if (epoch + 1 != st.handoff_armed_for)
-        return; // a newer timer is armed
-      st.handoff_armed_for = 0;
-      auto applied =
-        apply(self, [](core::LockState& s, core::WitnessAge age) { return core::handoff(s, age); });
-      if (applied.result.expired_holder)
-        ++st.ctx->counters->expiries;
-      if (applied.wrote)
-        reply_when_durable(self, true, [] {});
-      settle_after(self);
-    },
-    [=](atoms::park_end, uint64_t id) {
-      ++self->state.activity;
-      handle_park_end(self, id);
-      settle_after(self);
-    },
-    [=](atoms::idle, uint64_t generation) {
-      auto& st = self->state;
-      if (generation != st.activity || !quiescent(self) || st.draining)
-        return;
-      auto record = messages::encode_record(st.acceptor.record());
-      auto seen = st.acceptor.epoch_seen().time_since_epoch().count();
-      self
-        ->request(st.node, caf::infinite, atoms::retire::value, st.name, std::move(record),
-                  static_cast<int64_t>(seen), st.handled)
-        .await([=](bool accepted) {
-          // await: no timer or request may change the state we handed over
-          // while the node decides.
-          if (accepted)
-            self->quit();
-        });
-    },
-    [=](atoms::drain) -> caf::result<atoms::done> {
-      auto& st = self->state;
-      st.draining = true;
-      for (auto& p : st.parked)
-        p.promise.deliver(error_response(wire::SHUTTING_DOWN, "node is shutting down",
-                                         p.request.request_id()));
-      st.parked.clear();
-      auto rp = self->make_response_promise<atoms::done>();
-      reply_when_durable(self, false, [rp]() mutable { rp.deliver(atoms::done::value); });
-      return rp;
-    },
+      [=](messages::wire_request& msg) -> caf::result<wire_response> {
+        auto& st = self->state;
+        ++st.handled;
+        ++st.activity;
+        auto& req = msg.pb;
+        if (st.draining)
+          return error_response(wire::SHUTTING_DOWN, "node is shutting down", req.request_id());
+        if (req.op_case() == wire::Request::OP_NOT_SET || req.has_stats())
+          return error_response(wire::INVALID_ARGUMENT, "unknown operation", req.request_id());
+        auto sender = self->current_sender(); // the promise takes it over
+        auto rp = self->make_response_promise<wire_response>();
+        if (req.has_acquire())
+          handle_acquire(self, std::move(req), rp, sender);
+        else if (req.has_release())
+          handle_release(self, req, rp);
+        else if (req.has_refresh())
+          handle_refresh(self, req, rp);
+        else if (req.has_status() || req.has_check())
+          handle_observe(self, req, rp);
+        else
+          handle_cancel(self, req, rp);
+        settle_after(self);
+        return rp;
+      },
+      [=](atoms::handoff, uint64_t epoch) {
+        auto& st = self->state;
+        ++st.activity;
+        if (epoch + 1 != st.handoff_armed_for)
+          return; // a newer timer is armed
+        st.handoff_armed_for = 0;
+        auto applied = apply(
+            self, [](core::LockState& s, core::WitnessAge age) { return core::handoff(s, age); });
+        if (applied.result.expired_holder)
+          ++st.ctx->counters->expiries;
+        if (applied.wrote)
+          reply_when_durable(self, true, [] {});
+        settle_after(self);
+      },
+      [=](atoms::park_end, uint64_t id) {
+        ++self->state.activity;
+        handle_park_end(self, id);
+        settle_after(self);
+      },
+      [=](atoms::idle, uint64_t generation) {
+        auto& st = self->state;
+        if (generation != st.activity || !quiescent(self) || st.draining)
+          return;
+        auto record = messages::encode_resting(st.acceptor.record());
+        auto seen = st.acceptor.epoch_seen().time_since_epoch().count();
+        self->request(st.node, caf::infinite, atoms::retire::value, st.name, std::move(record),
+                      static_cast<int64_t>(seen), st.handled)
+            .await([=](bool accepted) {
+              // await: no timer or request may change the state we handed over
+              // while the node decides.
+              if (accepted)
+                self->quit();
+            });
+      },
+      [=](atoms::drain) -> caf::result<atoms::done> {
+        auto& st = self->state;
+        st.draining = true;
+        for (auto& p : st.parked)
+          p.promise.deliver(
+              error_response(wire::SHUTTING_DOWN, "node is shutting down", p.request.request_id()));
+        st.parked.clear();
+        auto rp = self->make_response_promise<atoms::done>();
+        reply_when_durable(self, false, [rp]() mutable { rp.deliver(atoms::done::value); });
+        return rp;
+      },
   };
 }
 

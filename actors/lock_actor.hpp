@@ -18,6 +18,7 @@ struct ParkedAcquire {
   uint64_t id = 0;
   wire::Request request;
   caf::typed_response_promise<messages::wire_response> promise;
+  caf::actor_addr requester; // monitored: a dead requester is never granted
   bool final_window = false; // its wait ends with this window
 };
 
@@ -29,9 +30,9 @@ struct lock_state {
   core::BallotSource ballots{0, 0};
   std::deque<ParkedAcquire> parked; // arrival order
   uint64_t next_park_id = 0;
-  uint64_t handled = 0;          // client requests handled (retire handshake)
-  uint64_t activity = 0;         // bumps on every message; idle timers compare it
-  uint64_t writes_in_flight = 0; // persists sent to storage, not yet confirmed
+  uint64_t handled = 0;           // client requests handled (retire handshake)
+  uint64_t activity = 0;          // bumps on every message; idle timers compare it
+  uint64_t writes_in_flight = 0;  // persists sent to storage, not yet confirmed
   uint64_t handoff_armed_for = 0; // epoch number a handoff timer is armed for
   bool counted_held = false;
   int64_t counted_waiters = 0;
@@ -40,9 +41,9 @@ struct lock_state {
 };
 
 lock_actor::behavior_type lock_actor_impl(lock_actor::stateful_pointer<lock_state> self,
-                                          std::shared_ptr<const NodeContext> ctx,
-                                          node_actor node, std::string name,
-                                          core::AcceptorRecord record, core::Instant epoch_seen);
+                                          std::shared_ptr<const NodeContext> ctx, node_actor node,
+                                          std::string name, core::AcceptorRecord record,
+                                          core::Instant epoch_seen);
 
 // How long one acquire attempt waits at the node before the client is told
 // "still queued" and asks again: it bounds how much of a lease a waiter can

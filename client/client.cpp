@@ -37,19 +37,19 @@ milliseconds park_window(milliseconds ttl) {
 
 Status status_of(wire::Code code) {
   switch (code) {
-    case wire::OK:
-      return Status::ok;
-    case wire::NOT_ACQUIRED:
-      return Status::not_acquired;
-    case wire::NOT_HOLDER:
-      return Status::not_holder;
-    case wire::INVALID_ARGUMENT:
-      return Status::invalid_argument;
-    case wire::NO_QUORUM:
-    case wire::SHUTTING_DOWN:
-      return Status::unavailable;
-    default:
-      return Status::internal;
+  case wire::OK:
+    return Status::ok;
+  case wire::NOT_ACQUIRED:
+    return Status::not_acquired;
+  case wire::NOT_HOLDER:
+    return Status::not_holder;
+  case wire::INVALID_ARGUMENT:
+    return Status::invalid_argument;
+  case wire::NO_QUORUM:
+  case wire::SHUTTING_DOWN:
+    return Status::unavailable;
+  default:
+    return Status::internal;
   }
 }
 
@@ -70,7 +70,7 @@ caf::behavior connection_watcher(caf::event_based_actor* self,
                                  std::shared_ptr<ConnectionTable> table) {
   self->set_down_handler([table](caf::down_msg& dm) { table->forget(dm.source); });
   return {
-    [=](caf::actor& server) { self->monitor(server); },
+      [=](caf::actor& server) { self->monitor(server); },
   };
 }
 
@@ -78,18 +78,18 @@ caf::behavior connection_watcher(caf::event_based_actor* self,
 
 const char* to_string(Status s) {
   switch (s) {
-    case Status::ok:
-      return "ok";
-    case Status::not_acquired:
-      return "not acquired";
-    case Status::not_holder:
-      return "not the holder";
-    case Status::invalid_argument:
-      return "invalid argument";
-    case Status::unavailable:
-      return "unavailable";
-    default:
-      return "internal error";
+  case Status::ok:
+    return "ok";
+  case Status::not_acquired:
+    return "not acquired";
+  case Status::not_holder:
+    return "not the holder";
+  case Status::invalid_argument:
+    return "invalid argument";
+  case Status::unavailable:
+    return "unavailable";
+  default:
+    return "internal error";
   }
 }
 
@@ -145,7 +145,8 @@ struct Client::Impl {
   // number grows with every send. `sent_at` records each attempt's send time.
   Exchange send(wire::Request& req, milliseconds extra_wait,
                 std::map<uint32_t, LeaseClock::time_point>* sent_at,
-                std::optional<size_t> only = std::nullopt) {
+                std::optional<size_t> only = std::nullopt,
+                std::optional<LeaseClock::time_point> deadline = std::nullopt) {
     Exchange ex;
     auto n = options.servers.size();
     if (n == 0) {
@@ -156,6 +157,15 @@ struct Client::Impl {
     size_t tries = only ? 1 : n;
     for (size_t k = 0; k < tries; ++k) {
       size_t i = (start + k) % n;
+      auto timeout = options.attempt_timeout + extra_wait;
+      if (deadline) {
+        auto left = duration_cast<milliseconds>(*deadline - LeaseClock::now());
+        if (left <= milliseconds(0)) {
+          ex.error = "deadline passed";
+          break;
+        }
+        timeout = std::min(timeout, left);
+      }
       auto handle = connection(i, ex.error);
       if (!handle)
         continue;
@@ -163,15 +173,15 @@ struct Client::Impl {
         (*sent_at)[req.attempt()] = LeaseClock::now();
       bool got = false;
       caf::scoped_actor self{sys};
-      self->request(*handle, options.attempt_timeout + extra_wait, messages::wire_request{req})
-        .receive(
-          [&](messages::wire_response& r) {
-            ex.response = std::move(r.pb);
-            got = true;
-          },
-          [&](caf::error& e) {
-            ex.error = options.servers[i].to_string() + ": " + sys.render(e);
-          });
+      self->request(*handle, timeout, messages::wire_request{req})
+          .receive(
+              [&](messages::wire_response& r) {
+                ex.response = std::move(r.pb);
+                got = true;
+              },
+              [&](caf::error& e) {
+                ex.error = options.servers[i].to_string() + ": " + sys.render(e);
+              });
       req.set_attempt(req.attempt() + 1);
       if (!got) {
         drop(i, *handle);
@@ -196,16 +206,14 @@ struct Client::Impl {
     return req;
   }
 
-  template <class R>
-  static R fail(Status s, std::string msg) {
+  template <class R> static R fail(Status s, std::string msg) {
     R r;
     r.status = s;
     r.message = std::move(msg);
     return r;
   }
 
-  template <class R>
-  static R from_response(const wire::Response& resp) {
+  template <class R> static R from_response(const wire::Response& resp) {
     R r;
     r.status = status_of(resp.code());
     r.message = resp.message();
@@ -214,8 +222,9 @@ struct Client::Impl {
 
   // The lease is timed from the send time of the attempt that created it.
   // If that attempt is not one of ours, the lease cannot be timed: untrusted.
-  static LeaseClock::time_point trusted_until(const wire::Request& req, const wire::Grant& g,
-                                              const std::map<uint32_t, LeaseClock::time_point>& sent_at) {
+  static LeaseClock::time_point
+  trusted_until(const wire::Request& req, const wire::Grant& g,
+                const std::map<uint32_t, LeaseClock::time_point>& sent_at) {
     if (g.lease_client_id() != req.client_id() || g.lease_request_id() != req.request_id())
       return LeaseClock::time_point{};
     auto it = sent_at.find(g.lease_attempt());
@@ -323,12 +332,25 @@ AcquireReply Client::refresh(const Lease& lease, milliseconds ttl) {
 }
 
 AcquireReply Client::refresh(const std::string& name, uint64_t token, milliseconds ttl) {
+  return refresh_until(name, token, ttl, std::nullopt);
+}
+
+AcquireReply Client::refresh(const Lease& lease, milliseconds ttl,
+                             LeaseClock::time_point deadline) {
+  auto r = refresh_until(lease.name, lease.token, ttl, deadline);
+  if (r.ok())
+    r.lease.owner = lease.owner;
+  return r;
+}
+
+AcquireReply Client::refresh_until(const std::string& name, uint64_t token, milliseconds ttl,
+                                   std::optional<LeaseClock::time_point> deadline) {
   auto req = impl_->new_request();
   req.mutable_refresh()->set_name(name);
   req.mutable_refresh()->set_token(token);
   req.mutable_refresh()->set_ttl_ms(static_cast<uint64_t>(ttl.count()));
   std::map<uint32_t, LeaseClock::time_point> sent_at;
-  auto ex = impl_->send(req, {}, &sent_at);
+  auto ex = impl_->send(req, {}, &sent_at, std::nullopt, deadline);
   if (!ex.answered)
     return Impl::fail<AcquireReply>(Status::unavailable, ex.error);
   if (ex.response.code() != wire::OK)
@@ -336,8 +358,8 @@ AcquireReply Client::refresh(const std::string& name, uint64_t token, millisecon
   AcquireReply r;
   r.status = Status::ok;
   auto& g = ex.response.grant();
-  r.lease = Lease{name, {}, g.token(), milliseconds(g.lease_ms()),
-                  Impl::trusted_until(req, g, sent_at)};
+  r.lease =
+      Lease{name, {}, g.token(), milliseconds(g.lease_ms()), Impl::trusted_until(req, g, sent_at)};
   return r;
 }
 

@@ -1,7 +1,13 @@
-// The C++ client library. A Client talks to a list of servers, moves to the
-// next one when a server is down or shutting down, and retries safely: every
-// operation carries a request id that its retries keep, so a retry is
-// idempotent on the servers. Thread-safe: calls may run concurrently.
+// The C++ client library. A Client talks to a list of servers and moves to
+// the next one when a server is down or shutting down. Retrying is safe
+// because the operations are idempotent on the servers: an acquire by an
+// owner that already holds the lock returns the same token, a release or
+// refresh names its token. Every request carries the client id, a request
+// id its retries keep and an attempt number, so a lease is always timed from
+// the send time of the attempt that created it.
+// Calls may run concurrently from several threads; note that threads sharing
+// a Client also share its default owner (the client id), so pass distinct
+// owners when they must exclude each other.
 #pragma once
 
 #include "client/lease_clock.hpp"
@@ -95,6 +101,11 @@ public:
   // Extends the lease of `lease`; on success returns it with a new deadline.
   AcquireReply refresh(const Lease& lease, std::chrono::milliseconds ttl);
   AcquireReply refresh(const std::string& name, uint64_t token, std::chrono::milliseconds ttl);
+  // As above, but gives up (Status::unavailable) once `deadline` passes,
+  // however many servers are left to try: a lease keeper must learn in time
+  // that its lease could not be extended.
+  AcquireReply refresh(const Lease& lease, std::chrono::milliseconds ttl,
+                       LeaseClock::time_point deadline);
   StatusReply status(const std::string& name);
   CheckReply check(const std::string& name, uint64_t token);
   // Stats of one server: the first one that answers, or `servers[index]`.
@@ -104,6 +115,8 @@ public:
   const std::vector<net::Endpoint>& servers() const;
 
 private:
+  AcquireReply refresh_until(const std::string& name, uint64_t token, std::chrono::milliseconds ttl,
+                             std::optional<LeaseClock::time_point> deadline);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -17,6 +17,7 @@
 #include <iostream>
 #include <map>
 #include <string>
+#include <unistd.h>
 
 using namespace godistlock;
 using namespace std::chrono_literals;
@@ -59,9 +60,10 @@ int library_example(const std::vector<net::Endpoint>& servers) {
       std::cerr << "order " << order << ": lock not acquired: " << granted.message << "\n";
       return 1;
     }
-    client::LockHolder holder(locks, granted.lease, [](const client::Lease& l, const std::string& why) {
-      std::cerr << "lost the lock on " << l.name << ": " << why << "\n";
-    });
+    client::LockHolder holder(locks, granted.lease,
+                              [](const client::Lease& l, const std::string& why) {
+                                std::cerr << "lost the lock on " << l.name << ": " << why << "\n";
+                              });
     // Check, then decrement: safe because no other order holds the lock.
     int stock = db.read("stock:sku-42");
     if (stock == 0) {
@@ -80,8 +82,10 @@ int library_example(const std::vector<net::Endpoint>& servers) {
 // An actor that owns no client library: it sends the Protobuf request to the
 // node's typed interface itself and reacts to the reply.
 caf::behavior try_then_release(caf::event_based_actor* self, node_actor node) {
+  // Client ids are unique per process run; the owner names this program.
+  auto client_id = "example-actor-" + std::to_string(::getpid());
   messages::wire_request acquire;
-  acquire.pb.set_client_id("example-actor");
+  acquire.pb.set_client_id(client_id);
   acquire.pb.set_request_id(1);
   auto& a = *acquire.pb.mutable_acquire();
   a.set_name("reports:nightly");
@@ -89,27 +93,32 @@ caf::behavior try_then_release(caf::event_based_actor* self, node_actor node) {
   a.set_ttl_ms(5000);
   a.set_wait_ms(0); // try-lock
   self->request(node, 5s, acquire)
-    .then(
-      [=](const messages::wire_response& r) {
-        if (r.pb.code() != wire::OK) {
-          caf::aout(self) << "actor: not acquired: " << r.pb.message() << std::endl;
-          return;
-        }
-        auto token = r.pb.grant().token();
-        caf::aout(self) << "actor: holding reports:nightly with token " << token << std::endl;
-        messages::wire_request release;
-        release.pb.set_client_id("example-actor");
-        release.pb.set_request_id(2);
-        release.pb.mutable_release()->set_name("reports:nightly");
-        release.pb.mutable_release()->set_token(token);
-        self->request(node, 5s, release)
-          .then([=](const messages::wire_response& done) {
-                  caf::aout(self) << "actor: released: " << wire::Code_Name(done.pb.code())
-                                  << std::endl;
-                },
-                [=](caf::error& e) { caf::aout(self) << "actor: " << to_string(e) << std::endl; });
-      },
-      [=](caf::error& e) { caf::aout(self) << "actor: request failed: " << to_string(e) << std::endl; });
+      .then(
+          [=](const messages::wire_response& r) {
+            if (r.pb.code() != wire::OK) {
+              caf::aout(self) << "actor: not acquired: " << r.pb.message() << std::endl;
+              return;
+            }
+            auto token = r.pb.grant().token();
+            caf::aout(self) << "actor: holding reports:nightly with token " << token << std::endl;
+            messages::wire_request release;
+            release.pb.set_client_id(client_id);
+            release.pb.set_request_id(2);
+            release.pb.mutable_release()->set_name("reports:nightly");
+            release.pb.mutable_release()->set_token(token);
+            self->request(node, 5s, release)
+                .then(
+                    [=](const messages::wire_response& done) {
+                      caf::aout(self)
+                          << "actor: released: " << wire::Code_Name(done.pb.code()) << std::endl;
+                    },
+                    [=](caf::error& e) {
+                      caf::aout(self) << "actor: " << to_string(e) << std::endl;
+                    });
+          },
+          [=](caf::error& e) {
+            caf::aout(self) << "actor: request failed: " << to_string(e) << std::endl;
+          });
   return {};
 }
 

@@ -3,7 +3,7 @@
 namespace godistlock::client {
 
 LockHolder::LockHolder(Client& client, Lease lease, LostCallback on_lost)
-  : client_(client), lease_(std::move(lease)), on_lost_(std::move(on_lost)) {
+    : client_(client), lease_(std::move(lease)), on_lost_(std::move(on_lost)) {
   refresher_ = std::thread([this] { refresh_loop(); });
 }
 
@@ -42,7 +42,9 @@ void LockHolder::refresh_loop() {
     }
     auto current = lease_;
     lock.unlock();
-    auto reply = client_.refresh(current, current.ttl);
+    // Bounded by the trusted deadline, so a hung server cannot delay the
+    // news that the lease is gone.
+    auto reply = client_.refresh(current, current.ttl, current.trusted_until);
     lock.lock();
     if (stopping_)
       break;
@@ -71,8 +73,13 @@ bool LockHolder::release() {
     stopping_ = true;
   }
   wake_.notify_all();
-  if (refresher_.joinable())
-    refresher_.join();
+  if (refresher_.joinable()) {
+    // Called from the lost callback, i.e. on the refresh thread itself.
+    if (refresher_.get_id() == std::this_thread::get_id())
+      refresher_.detach();
+    else
+      refresher_.join();
+  }
   if (lost_)
     return false;
   auto current = lease();
