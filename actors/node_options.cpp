@@ -5,9 +5,9 @@
 namespace godistlock::actors {
 
 const char* const node_usage =
-  "usage: godistlock-node --id ID --listen HOST:PORT --data-dir DIR\n"
-  "                       [--peers HOST:PORT,...] [--durability fsync|none]\n"
-  "                       [--log-level error|warn|info|debug] [--idle-retire DUR]\n";
+    "usage: godistlock-node --id ID --listen HOST:PORT --data-dir DIR\n"
+    "                       [--peers HOST:PORT,...] [--durability fsync|none]\n"
+    "                       [--log-level error|warn|info|debug] [--idle-retire DUR]\n";
 
 std::string parse_node_command_line(const std::vector<std::string>& args, NodeCommandLine& out) {
   bool have_listen = false;

@@ -43,21 +43,21 @@ storage_actor::behavior_type storage_actor_impl(storage_actor::stateful_pointer<
   self->state.wal = std::move(wal);
   self->state.counters = std::move(counters);
   return {
-    [=](atoms::persist, std::vector<std::string>& keys,
-        std::vector<std::string>& values) -> caf::result<atoms::done> {
-      auto& st = self->state;
-      for (size_t i = 0; i < keys.size() && i < values.size(); ++i)
-        st.wal->append(keys[i], values[i]);
-      st.waiting.push_back(self->make_response_promise<atoms::done>());
-      // The flush message queues behind every persist already waiting in the
-      // mailbox, so one sync covers all of them.
-      if (!st.flush_scheduled) {
-        st.flush_scheduled = true;
-        self->send(self, atoms::flush::value);
-      }
-      return st.waiting.back();
-    },
-    [=](atoms::flush) { flush(self); },
+      [=](atoms::persist, std::vector<std::string>& keys,
+          std::vector<std::string>& values) -> caf::result<atoms::done> {
+        auto& st = self->state;
+        for (size_t i = 0; i < keys.size() && i < values.size(); ++i)
+          st.wal->append(keys[i], values[i]);
+        st.waiting.push_back(self->make_response_promise<atoms::done>());
+        // The flush message queues behind every persist already waiting in the
+        // mailbox, so one sync covers all of them.
+        if (!st.flush_scheduled) {
+          st.flush_scheduled = true;
+          self->send(self, atoms::flush::value);
+        }
+        return st.waiting.back();
+      },
+      [=](atoms::flush) { flush(self); },
   };
 }
 

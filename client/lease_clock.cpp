@@ -16,7 +16,8 @@ std::chrono::nanoseconds trusted_lease(std::chrono::milliseconds ttl) {
   auto ttl_ns = duration_cast<nanoseconds>(ttl).count();
   auto scaled = static_cast<int64_t>(static_cast<double>(ttl_ns) * (1.0 - max_clock_drift) /
                                      (1.0 + max_clock_drift));
-  auto margin = std::max<int64_t>(duration_cast<nanoseconds>(milliseconds(50)).count(), ttl_ns / 100);
+  auto margin =
+      std::max<int64_t>(duration_cast<nanoseconds>(milliseconds(50)).count(), ttl_ns / 100);
   return nanoseconds(std::max<int64_t>(0, scaled - margin));
 }
 

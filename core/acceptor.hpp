@@ -38,7 +38,7 @@ public:
   // `epoch_seen` is when this acceptor first stored the record's epoch; after
   // a restart that is the boot time, which only delays expiry (safe).
   explicit Acceptor(AcceptorRecord record = {}, Instant epoch_seen = Instant{})
-    : record_(std::move(record)), epoch_seen_(epoch_seen) {}
+      : record_(std::move(record)), epoch_seen_(epoch_seen) {}
 
   Promise prepare(const Ballot& b, Instant now);
   // `next_promise` lets the same proposer skip the next prepare (1-RTT path).

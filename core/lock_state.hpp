@@ -15,9 +15,9 @@ namespace godistlock::core {
 // The client attempt that started the current lease: the client times its
 // lease from the moment it sent exactly this attempt.
 struct LeaseOrigin {
-  std::string client;    // client incarnation id (unique per process run)
-  uint64_t request = 0;  // request id within that client
-  uint32_t attempt = 0;  // retry number of that request
+  std::string client;   // client incarnation id (unique per process run)
+  uint64_t request = 0; // request id within that client
+  uint32_t attempt = 0; // retry number of that request
   friend bool operator==(const LeaseOrigin& a, const LeaseOrigin& b) {
     return a.client == b.client && a.request == b.request && a.attempt == b.attempt;
   }
@@ -62,7 +62,7 @@ struct LockState {
   // Head waiter offered the lock after a release or expiry; only it may take
   // the lock until the reservation lapses (mutually exclusive with holder).
   std::optional<Waiter> reserved;
-  std::deque<Waiter> queue; // FIFO, capped at max_queue_length
+  std::deque<Waiter> queue;   // FIFO, capped at max_queue_length
   uint64_t last_released = 0; // token of the last explicit release: retries stay idempotent
 
   bool is_free() const { return !holder && !reserved && queue.empty(); }

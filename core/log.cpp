@@ -16,14 +16,14 @@ const Instant process_start = Clock::now();
 
 const char* level_name(LogLevel level) {
   switch (level) {
-    case LogLevel::error:
-      return "ERROR";
-    case LogLevel::warning:
-      return "WARN";
-    case LogLevel::info:
-      return "INFO";
-    default:
-      return "DEBUG";
+  case LogLevel::error:
+    return "ERROR";
+  case LogLevel::warning:
+    return "WARN";
+  case LogLevel::info:
+    return "INFO";
+  default:
+    return "DEBUG";
   }
 }
 

@@ -17,7 +17,7 @@ public:
   enum class Phase { preparing, accepting, decided, failed };
 
   Round(Ballot ballot, size_t quorum, Change change)
-    : ballot_(ballot), quorum_(quorum), change_(std::move(change)) {}
+      : ballot_(ballot), quorum_(quorum), change_(std::move(change)) {}
 
   // Feed one acceptor's reply to the prepare. Returns the phase afterwards;
   // on `accepting`, send accept(ballot(), proposal(), next_promise()).

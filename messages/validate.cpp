@@ -17,20 +17,20 @@ std::string check_token(uint64_t token) {
 const std::string& lock_name(const wire::Request& req) {
   static const std::string none;
   switch (req.op_case()) {
-    case wire::Request::kAcquire:
-      return req.acquire().name();
-    case wire::Request::kRelease:
-      return req.release().name();
-    case wire::Request::kRefresh:
-      return req.refresh().name();
-    case wire::Request::kStatus:
-      return req.status().name();
-    case wire::Request::kCheck:
-      return req.check().name();
-    case wire::Request::kCancel:
-      return req.cancel().name();
-    default:
-      return none;
+  case wire::Request::kAcquire:
+    return req.acquire().name();
+  case wire::Request::kRelease:
+    return req.release().name();
+  case wire::Request::kRefresh:
+    return req.refresh().name();
+  case wire::Request::kStatus:
+    return req.status().name();
+  case wire::Request::kCheck:
+    return req.check().name();
+  case wire::Request::kCancel:
+    return req.cancel().name();
+  default:
+    return none;
   }
 }
 
@@ -45,23 +45,23 @@ std::string validate(const wire::Request& req) {
     return e;
   std::string e;
   switch (req.op_case()) {
-    case wire::Request::kAcquire:
-      if (e = core::check_owner(req.acquire().owner()); e.empty())
-        if (e = core::check_ttl_ms(req.acquire().ttl_ms()); e.empty())
-          e = core::check_wait_ms(req.acquire().wait_ms());
-      return e;
-    case wire::Request::kRelease:
-      return check_token(req.release().token());
-    case wire::Request::kRefresh:
-      if (e = check_token(req.refresh().token()); e.empty())
-        e = core::check_ttl_ms(req.refresh().ttl_ms());
-      return e;
-    case wire::Request::kCheck:
-      return check_token(req.check().token());
-    case wire::Request::kCancel:
-      return core::check_owner(req.cancel().owner());
-    default:
-      return {};
+  case wire::Request::kAcquire:
+    if (e = core::check_owner(req.acquire().owner()); e.empty())
+      if (e = core::check_ttl_ms(req.acquire().ttl_ms()); e.empty())
+        e = core::check_wait_ms(req.acquire().wait_ms());
+    return e;
+  case wire::Request::kRelease:
+    return check_token(req.release().token());
+  case wire::Request::kRefresh:
+    if (e = check_token(req.refresh().token()); e.empty())
+      e = core::check_ttl_ms(req.refresh().ttl_ms());
+    return e;
+  case wire::Request::kCheck:
+    return check_token(req.check().token());
+  case wire::Request::kCancel:
+    return core::check_owner(req.cancel().owner());
+  default:
+    return {};
   }
 }
 

@@ -32,13 +32,11 @@ typename Inspector::result_type inspect_carrier(Inspector& f, Carrier& x, const 
   return f(caf::meta::type_name(name), bytes, parse);
 }
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, wire_request& x) {
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, wire_request& x) {
   return inspect_carrier(f, x, "gdl_request");
 }
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, wire_response& x) {
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, wire_response& x) {
   return inspect_carrier(f, x, "gdl_response");
 }
 

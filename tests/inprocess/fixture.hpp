@@ -38,8 +38,8 @@ struct NodeFixture {
   // (Re)starts the node on the same data dir (and port, once known).
   void start(std::chrono::milliseconds idle_retire);
   void stop();
-  std::unique_ptr<client::Client> make_client(std::chrono::milliseconds timeout =
-                                                std::chrono::milliseconds(3000));
+  std::unique_ptr<client::Client>
+  make_client(std::chrono::milliseconds timeout = std::chrono::milliseconds(3000));
 };
 
 } // namespace godistlock::testing

@@ -17,8 +17,7 @@ using godistlock::testing::NodeFixture;
 namespace {
 
 // Polls `cond` until it holds or `limit` passes (bounded, never hangs).
-template <class F>
-bool eventually(F cond, std::chrono::milliseconds limit = 5000ms) {
+template <class F> bool eventually(F cond, std::chrono::milliseconds limit = 5000ms) {
   auto until = std::chrono::steady_clock::now() + limit;
   while (std::chrono::steady_clock::now() < until) {
     if (cond())
@@ -29,8 +28,7 @@ bool eventually(F cond, std::chrono::milliseconds limit = 5000ms) {
 }
 
 client::AcquireOptions opts(std::chrono::milliseconds ttl,
-                            std::optional<std::chrono::milliseconds> wait,
-                            std::string owner = {}) {
+                            std::optional<std::chrono::milliseconds> wait, std::string owner = {}) {
   client::AcquireOptions o;
   o.ttl = ttl;
   o.wait = wait;
@@ -177,9 +175,8 @@ BOOST_AUTO_TEST_CASE(lock_holder_keeps_the_lease_and_reports_loss) {
   BOOST_REQUIRE(a.ok());
   std::atomic<bool> lost{false};
   {
-    client::LockHolder holder(*c, a.lease, [&](const client::Lease&, const std::string&) {
-      lost = true;
-    });
+    client::LockHolder holder(*c, a.lease,
+                              [&](const client::Lease&, const std::string&) { lost = true; });
     std::this_thread::sleep_for(1200ms); // three lease lengths
     BOOST_CHECK(!holder.lost());
     BOOST_CHECK(c->check("held", a.lease.token).current);
