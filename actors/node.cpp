@@ -81,7 +81,12 @@ void Node::stop() {
     sys_.middleman().unpublish(node_, port_);
   // Lock actors are linked to the node actor and go down with it.
   caf::anon_send_exit(node_, caf::exit_reason::user_shutdown);
+  // Wait for the storage actor: until it is gone it holds the data dir's
+  // lock, and a restart in the same process must be able to take it.
+  caf::scoped_actor self{sys_};
+  self->monitor(storage_);
   caf::anon_send_exit(storage_, caf::exit_reason::user_shutdown);
+  self->receive([](caf::down_msg&) {}, caf::after(std::chrono::seconds(10)) >> [] {});
 }
 
 } // namespace godistlock::actors
