@@ -1,7 +1,8 @@
 // Where locks rest while they have no actor: name -> compact encoded
 // acceptor record plus when this node first saw the record's epoch. A live
-// CAF actor costs ~1.3 KB; a resting lock costs a map node and one small
-// allocation, so a million held locks fit in a few hundred MB or less.
+// CAF actor costs ~1.3 KB; a resting lock costs one set node and one heap
+// block holding name, time and record together (measured with
+// `godistlock-bench table`: see docs/architecture.md).
 #pragma once
 
 #include "core/acceptor.hpp"
@@ -10,7 +11,8 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <unordered_map>
+#include <string_view>
+#include <unordered_set>
 
 namespace godistlock::actors {
 
@@ -30,12 +32,21 @@ public:
   size_t size() const { return entries_.size(); }
 
 private:
-  struct Entry {
-    std::unique_ptr<char[]> bytes;
-    uint32_t size = 0;
-    int64_t epoch_seen_ns = 0;
+  // One heap block: u32 name size, u32 record size, i64 epoch_seen_ns,
+  // name bytes, record bytes.
+  struct Block {
+    std::unique_ptr<char[]> data;
+    std::string_view name() const;
+    std::string_view record() const;
+    int64_t epoch_seen_ns() const;
   };
-  std::unordered_map<std::string, Entry> entries_;
+  struct ByName {
+    size_t operator()(const Block& b) const { return std::hash<std::string_view>{}(b.name()); }
+    bool operator()(const Block& a, const Block& b) const { return a.name() == b.name(); }
+  };
+  static Block make_block(std::string_view name, std::string_view record, int64_t epoch_seen_ns);
+
+  std::unordered_set<Block, ByName, ByName> entries_;
 };
 
 } // namespace godistlock::actors

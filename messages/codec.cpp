@@ -77,6 +77,7 @@ std::string encode_record(const core::AcceptorRecord& record) {
 namespace {
 constexpr uint32_t promised_elided = 1;
 constexpr uint32_t origin_elided = 2;
+constexpr uint32_t lease_client_elided = 4; // holder.origin.client_id == holder.owner
 } // namespace
 
 std::string encode_resting(const core::AcceptorRecord& record) {
@@ -92,6 +93,10 @@ std::string encode_resting(const core::AcceptorRecord& record) {
     elided |= origin_elided;
     pb.mutable_value()->clear_epoch_origin();
   }
+  if (record.value.holder && record.value.holder->origin.client == record.value.holder->owner) {
+    elided |= lease_client_elided;
+    pb.mutable_value()->mutable_holder()->mutable_origin()->clear_client_id();
+  }
   pb.set_elided(elided);
   return pb.SerializeAsString();
 }
@@ -105,6 +110,8 @@ std::optional<core::AcceptorRecord> decode_resting(std::string_view bytes) {
     record->promised = record->accepted;
   if (pb.elided() & origin_elided)
     record->value.epoch.origin = record->accepted;
+  if ((pb.elided() & lease_client_elided) && record->value.holder)
+    record->value.holder->origin.client = record->value.holder->owner;
   return record;
 }
 
