@@ -24,12 +24,6 @@ int main(int argc, char** argv) {
     std::cout << actors::node_usage;
     return 0;
   }
-  if (!cli.node.peers.empty()) {
-    // Granting alone while peers exist would break the majority rule.
-    std::cerr << "godistlock-node: --peers: clustering is not available in this build; "
-                 "run a single node (without --peers)\n";
-    return 2;
-  }
   core::set_log_level(cli.log_level);
   // Signals are taken by sigwait below; every thread CAF starts inherits the mask.
   sigset_t stop_signals;
@@ -51,7 +45,8 @@ int main(int argc, char** argv) {
     GDL_INFO("godistlock-node " << cli.node.id << " ready on " << cli.node.listen.host << ":"
                                 << node.port() << " (data dir " << cli.node.data_dir << ", "
                                 << node.replayed_locks() << " locks replayed, durability "
-                                << (cli.node.fsync ? "fsync" : "none") << ", cluster of 1)");
+                                << (cli.node.fsync ? "fsync" : "none") << ", cluster of "
+                                << cli.node.peers.size() + 1 << ")");
     int signal = 0;
     sigwait(&stop_signals, &signal);
     GDL_INFO("signal " << signal << ": draining");

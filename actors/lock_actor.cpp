@@ -2,10 +2,12 @@
 
 #include "actors/responses.hpp"
 #include "core/change.hpp"
+#include "core/log.hpp"
 #include "core/round.hpp"
 #include "messages/codec.hpp"
 
 #include <algorithm>
+#include <random>
 
 namespace godistlock::actors {
 
@@ -16,10 +18,10 @@ using messages::wire_response;
 using promise_t = caf::typed_response_promise<wire_response>;
 using std::chrono::milliseconds;
 
-struct Applied {
-  core::Result result;
-  bool wrote = false;
-};
+// Rounds lost to competing proposers before the request is answered "no
+// quorum" (the client then tries another server).
+constexpr int max_round_attempts = 12;
+constexpr uint32_t self_voter = 0; // our own acceptor's number in a round
 
 core::LeaseOrigin origin_of(const wire::Request& req) {
   return core::LeaseOrigin{req.client_id(), req.request_id(), req.attempt()};
@@ -30,49 +32,31 @@ core::AcquireArgs acquire_args(const wire::Request& req) {
   return core::AcquireArgs{a.owner(), origin_of(req), a.ttl_ms(), a.wait_ms() > 0};
 }
 
-// One Paxos round on this lock. With a single node the only acceptor is our
-// own, so the round completes in memory; the caller persists the record
-// before any reply leaves (see reply_when_durable). A prepare that changes
-// nothing else is not persisted: no other proposer exists that it could
-// fence off, and the next accept persists a higher promise anyway.
-Applied apply(self_ptr self, const core::Change& change) {
-  auto& st = self->state;
-  auto me = st.ctx->node_index;
-  for (;;) {
-    auto ballot = st.ballots.next();
-    core::Round round(ballot, 1, change);
-    auto now = core::Clock::now();
-    if (round.on_promise(me, st.acceptor.prepare(ballot, now)) == core::Round::Phase::failed) {
-      st.ballots.observe(round.conflict());
-      continue;
-    }
-    if (round.phase() == core::Round::Phase::decided)
-      return {round.result(), false};
-    auto accepted = st.acceptor.accept(ballot, round.proposal(), round.next_promise(), now);
-    if (round.on_accepted(me, accepted) == core::Round::Phase::failed) {
-      st.ballots.observe(round.conflict());
-      continue;
-    }
-    // The accept promised next_promise(); the next round starts above it.
-    st.ballots.observe(round.next_promise());
-    return {round.result(), true};
-  }
+const core::LockState& value(self_ptr self) {
+  return self->state.acceptor.record().value;
+}
+
+bool alone(self_ptr self) {
+  return self->state.ctx->membership.peers.empty();
 }
 
 void maybe_rest_later(self_ptr self);
+void settle_after(self_ptr self);
+void start_next_round(self_ptr self);
 
-// Replies leave only after everything they may depend on is on disk: our
-// own write if there was one, and any earlier write still in flight (a read
-// must not report a state that a crash could still lose).
-void reply_when_durable(self_ptr self, bool wrote, std::function<void()> reply) {
+// ---------------------------------------------------------------- durability
+
+// Writes our acceptor record; `then` runs once it is on disk. Writes are
+// answered in order, so `then` also follows every earlier write.
+void persist(self_ptr self, bool write, std::function<void()> then) {
   auto& st = self->state;
-  if (!wrote && st.writes_in_flight == 0) {
-    reply();
+  if (!write && st.writes_in_flight == 0) {
+    then();
     return;
   }
   std::vector<std::string> keys;
   std::vector<std::string> values;
-  if (wrote) {
+  if (write) {
     keys.push_back(st.name);
     values.push_back(messages::encode_record(st.acceptor.record()));
   }
@@ -82,27 +66,212 @@ void reply_when_durable(self_ptr self, bool wrote, std::function<void()> reply) 
       .then(
           [=](atoms::done) {
             --self->state.writes_in_flight;
-            reply();
+            then();
             maybe_rest_later(self);
           },
           [=](caf::error&) {
-            // The storage actor is gone, so the node is stopping: the reply is
-            // withheld, because nothing says the write is durable.
+            // The storage actor is gone, so the node is stopping: nothing that
+            // depends on this write may be said.
             --self->state.writes_in_flight;
           });
 }
 
-const core::LockState& value(self_ptr self) {
-  return self->state.acceptor.record().value;
+// Replies leave only after everything they may depend on is on disk.
+void reply_when_durable(self_ptr self, std::function<void()> reply) {
+  persist(self, false, std::move(reply));
 }
 
-void count(self_ptr self, const Applied& applied, uint64_t fence_before) {
-  auto& c = *self->state.ctx->counters;
-  if (value(self).fence > fence_before)
-    ++c.grants;
-  if (applied.result.expired_holder)
-    ++c.expiries;
+// ---------------------------------------------------------------- proposer
+
+wire::PeerRequest peer_request(self_ptr self) {
+  wire::PeerRequest req;
+  req.set_from_id(self->state.ctx->node_id);
+  req.set_membership_digest(self->state.ctx->membership.digest);
+  req.set_lock(self->state.name);
+  return req;
 }
+
+void broadcast(self_ptr self, uint64_t round_id, wire::PeerRequest req) {
+  if (alone(self))
+    return;
+  self->send(self->state.ctx->cluster, atoms::broadcast::value, lock_actor{self}, round_id,
+             messages::wire_peer_request{std::move(req)});
+}
+
+void finish_round(self_ptr self, bool decided) {
+  auto& st = self->state;
+  auto flight = std::move(*st.in_flight);
+  st.in_flight.reset();
+  if (decided && flight.round.phase() == core::Round::Phase::decided &&
+      !flight.round.decided_without_accept())
+    st.ballots.observe(flight.round.next_promise()); // our acceptors promised it
+  Applied applied{flight.round.result(), decided};
+  flight.pending.done(applied);
+  settle_after(self);
+  start_next_round(self);
+}
+
+void retry_after_conflict(self_ptr self, const core::Ballot& conflict) {
+  auto& st = self->state;
+  auto& flight = *st.in_flight;
+  st.ballots.observe(conflict);
+  if (++flight.attempts >= max_round_attempts) {
+    finish_round(self, false);
+    return;
+  }
+  // Randomised exponential back-off keeps two proposers from duelling.
+  thread_local std::mt19937 rng{std::random_device{}()};
+  auto cap = 5 << std::min(flight.attempts, 5);
+  auto wait = std::uniform_int_distribution<int>(1, cap)(rng);
+  auto id = ++st.next_round_id;
+  flight.id = id; // late answers to the lost round are ignored from here on
+  self->delayed_send(self, milliseconds(wait), atoms::retry::value, id);
+}
+
+void on_accepted(self_ptr self, uint64_t round_id, uint32_t voter, const core::Accepted& a) {
+  auto& st = self->state;
+  if (!st.in_flight || st.in_flight->id != round_id)
+    return;
+  auto phase = st.in_flight->round.on_accepted(voter, a);
+  if (phase == core::Round::Phase::failed)
+    retry_after_conflict(self, st.in_flight->round.conflict());
+  else if (phase == core::Round::Phase::decided)
+    finish_round(self, true);
+}
+
+void on_promise(self_ptr self, uint64_t round_id, uint32_t voter, const core::Promise& p) {
+  auto& st = self->state;
+  if (!st.in_flight || st.in_flight->id != round_id)
+    return;
+  auto& round = st.in_flight->round;
+  auto phase = round.on_promise(voter, p);
+  if (phase == core::Round::Phase::failed) {
+    retry_after_conflict(self, round.conflict());
+    return;
+  }
+  if (phase == core::Round::Phase::decided) {
+    finish_round(self, true);
+    return;
+  }
+  if (phase != core::Round::Phase::accepting)
+    return;
+  // Quorum of promises: our own accept first (counted once it is on disk),
+  // then the peers'.
+  auto accepted = st.acceptor.accept(round.ballot(), round.proposal(), round.next_promise(),
+                                     core::Clock::now());
+  if (!accepted.ok) {
+    retry_after_conflict(self, accepted.conflict);
+    return;
+  }
+  auto req = peer_request(self);
+  auto& acc = *req.mutable_accept();
+  messages::to_proto(round.ballot(), *acc.mutable_ballot());
+  messages::to_proto(round.proposal(), *acc.mutable_value());
+  messages::to_proto(round.next_promise(), *acc.mutable_next_promise());
+  broadcast(self, round_id, std::move(req));
+  persist(self, true, [=] { on_accepted(self, round_id, self_voter, accepted); });
+  // Our acceptor changed: serve parked waiters that the new value favours.
+  settle_after(self);
+}
+
+void run_round(self_ptr self) {
+  auto& st = self->state;
+  auto& flight = *st.in_flight;
+  auto ballot = st.ballots.next();
+  flight.round = core::Round(ballot, st.ctx->quorum, flight.pending.change);
+  auto id = flight.id;
+  auto promise = st.acceptor.prepare(ballot, core::Clock::now());
+  if (!promise.ok) {
+    // Our own acceptor promised higher (to a peer): go above it at once.
+    st.ballots.observe(promise.conflict);
+    if (++flight.attempts >= max_round_attempts) {
+      finish_round(self, false);
+      return;
+    }
+    run_round(self);
+    return;
+  }
+  auto req = peer_request(self);
+  messages::to_proto(ballot, *req.mutable_prepare()->mutable_ballot());
+  broadcast(self, id, std::move(req));
+  self->delayed_send(self, st.ctx->round_timeout, atoms::round_timeout::value, id);
+  if (alone(self)) {
+    // A cluster of one: nobody else can see or rely on this promise, and
+    // the accept that follows persists a higher one (docs/protocol.md).
+    on_promise(self, id, self_voter, promise);
+  } else {
+    // Peers may act on a round our promise took part in: it must be on
+    // disk before it counts (a forgotten promise can lose a chosen value).
+    persist(self, true, [=] { on_promise(self, id, self_voter, promise); });
+  }
+}
+
+void start_next_round(self_ptr self) {
+  auto& st = self->state;
+  if (st.in_flight || st.changes.empty())
+    return;
+  auto pending = std::move(st.changes.front());
+  st.changes.pop_front();
+  st.in_flight =
+      RoundInFlight{++st.next_round_id, core::Round({}, 1, pending.change), std::move(pending), 0};
+  run_round(self);
+}
+
+// Runs `change` in a Paxos round; `done` gets the result once a quorum
+// decided it (and it is on disk here), or "not decided" after the timeout.
+void propose(self_ptr self, core::Change change, std::function<void(const Applied&)> done) {
+  self->state.changes.push_back(PendingChange{std::move(change), std::move(done)});
+  start_next_round(self);
+}
+
+// ---------------------------------------------------------------- acceptor duty
+
+core::Promise promise_from(const wire::PeerResponse& r) {
+  core::Promise p;
+  p.ok = r.ok();
+  p.conflict = messages::from_proto(r.conflict());
+  p.accepted = messages::from_proto(r.accepted());
+  p.value = messages::from_proto(r.value());
+  p.age_ms = r.age_ms();
+  return p;
+}
+
+caf::result<messages::wire_peer_response> serve_peer(self_ptr self, const wire::PeerRequest& req) {
+  auto& st = self->state;
+  messages::wire_peer_response out;
+  out.pb.set_from_id(st.ctx->node_id);
+  auto now = core::Clock::now();
+  bool changed = false;
+  if (req.has_prepare()) {
+    auto p = st.acceptor.prepare(messages::from_proto(req.prepare().ballot()), now);
+    out.pb.set_ok(p.ok);
+    messages::to_proto(p.conflict, *out.pb.mutable_conflict());
+    messages::to_proto(p.accepted, *out.pb.mutable_accepted());
+    messages::to_proto(p.value, *out.pb.mutable_value());
+    out.pb.set_age_ms(p.age_ms);
+    changed = p.ok;
+  } else if (req.has_accept()) {
+    auto& acc = req.accept();
+    auto a =
+        st.acceptor.accept(messages::from_proto(acc.ballot()), messages::from_proto(acc.value()),
+                           messages::from_proto(acc.next_promise()), now);
+    out.pb.set_ok(a.ok);
+    messages::to_proto(a.conflict, *out.pb.mutable_conflict());
+    changed = a.ok;
+  } else {
+    out.pb.set_refused(wire::NOT_READY);
+    return out;
+  }
+  // Persist before answering: a promise or vote that a crash could forget
+  // must never have been seen.
+  auto rp = self->make_response_promise<messages::wire_peer_response>();
+  persist(self, changed, [rp, out]() mutable { rp.deliver(out); });
+  if (changed && req.has_accept())
+    settle_after(self);
+  return rp;
+}
+
+// ---------------------------------------------------------------- waiting
 
 uint64_t queue_position(const core::LockState& s, const std::string& owner) {
   if (s.reserved && s.reserved->owner == owner)
@@ -116,56 +285,73 @@ uint64_t queue_position(const core::LockState& s, const std::string& owner) {
 bool quiescent(self_ptr self) {
   auto& st = self->state;
   auto& v = value(self);
-  return st.parked.empty() && v.queue.empty() && !v.reserved && st.writes_in_flight == 0;
+  return st.parked.empty() && v.queue.empty() && !v.reserved && st.writes_in_flight == 0 &&
+         !st.in_flight && st.changes.empty();
+}
+
+void count(self_ptr self, const Applied& applied, uint64_t fence_before) {
+  auto& c = *self->state.ctx->counters;
+  if (applied.result.outcome == core::Outcome::granted && applied.result.token > fence_before)
+    ++c.grants;
+  if (applied.result.expired_holder)
+    ++c.expiries;
+}
+
+void reply_no_quorum(promise_t rp, uint64_t request_id) {
+  rp.deliver(error_response(wire::NO_QUORUM,
+                            "no quorum: too few nodes answered in time; the outcome is unknown",
+                            request_id));
 }
 
 void deliver_grant(self_ptr self, const Applied& applied, promise_t rp, uint64_t request_id) {
   auto res = applied.result;
-  reply_when_durable(self, applied.wrote, [rp, res, request_id]() mutable {
-    rp.deliver(grant_response(res, request_id));
-  });
+  reply_when_durable(
+      self, [rp, res, request_id]() mutable { rp.deliver(grant_response(res, request_id)); });
 }
-
-void settle_after(self_ptr self);
 
 // Grants the lock to the head waiter if it is offered to it and its acquire
 // is parked here (otherwise its next attempt claims it).
 void serve_reservation(self_ptr self) {
   auto& st = self->state;
-  for (;;) {
-    auto& v = value(self);
-    if (!v.reserved)
-      return;
-    auto it = std::find_if(st.parked.begin(), st.parked.end(), [&](const ParkedAcquire& p) {
-      return p.request.acquire().owner() == v.reserved->owner;
-    });
-    if (it == st.parked.end())
-      return;
-    auto parked = std::move(*it);
-    st.parked.erase(it);
-    auto args = acquire_args(parked.request);
-    auto fence_before = v.fence;
-    auto applied = apply(self, [args](core::LockState& s, core::WitnessAge age) {
-      return core::acquire(s, age, args);
-    });
-    count(self, applied, fence_before);
-    auto req_id = parked.request.request_id();
-    if (applied.result.outcome == core::Outcome::granted) {
-      deliver_grant(self, applied, parked.promise, req_id);
-    } else {
-      auto rp = parked.promise;
-      reply_when_durable(self, applied.wrote, [rp, req_id]() mutable {
-        rp.deliver(error_response(wire::QUEUED, "still queued", req_id));
+  auto& v = value(self);
+  if (!v.reserved)
+    return;
+  auto it = std::find_if(st.parked.begin(), st.parked.end(), [&](const ParkedAcquire& p) {
+    return p.request.acquire().owner() == v.reserved->owner;
+  });
+  if (it == st.parked.end() || it->claiming)
+    return;
+  it->claiming = true;
+  auto id = it->id;
+  auto args = acquire_args(it->request);
+  auto fence_before = v.fence;
+  propose(
+      self,
+      [args](core::LockState& s, core::WitnessAge age) { return core::acquire(s, age, args); },
+      [=](const Applied& applied) {
+        auto& st = self->state;
+        count(self, applied, fence_before);
+        auto p = std::find_if(st.parked.begin(), st.parked.end(),
+                              [id](const ParkedAcquire& x) { return x.id == id; });
+        if (p == st.parked.end())
+          return; // answered meanwhile (window ended, requester gone, drain)
+        if (!applied.decided || applied.result.outcome != core::Outcome::granted) {
+          p->claiming = false; // stays parked; the next change may serve it
+          return;
+        }
+        auto parked = std::move(*p);
+        st.parked.erase(p);
+        deliver_grant(self, applied, parked.promise, parked.request.request_id());
       });
-    }
-  }
 }
 
 void arm_handoff(self_ptr self) {
   auto& st = self->state;
   auto& v = value(self);
   auto due = core::handoff_due_ms(v);
-  if (!due || st.handoff_armed_for == v.epoch.number + 1)
+  // Only a node with a waiter parked here drives the handoff: it is the one
+  // that can hand the lock over at once.
+  if (!due || st.parked.empty() || st.handoff_armed_for == v.epoch.number + 1)
     return;
   auto age = st.acceptor.age_ms(core::Clock::now());
   auto delay = *due > age ? *due - age : 0;
@@ -196,8 +382,8 @@ void maybe_rest_later(self_ptr self) {
                        self->state.activity);
 }
 
-// Runs after every change: hand over to a parked head waiter, keep the
-// handoff timer armed, publish gauges, and consider resting.
+// Runs after every change of our acceptor: hand over to a parked head
+// waiter, keep the handoff timer armed, publish gauges, consider resting.
 void settle_after(self_ptr self) {
   serve_reservation(self);
   arm_handoff(self);
@@ -227,125 +413,157 @@ void park(self_ptr self, wire::Request req, promise_t rp, const caf::strong_acto
     requester = caf::actor_cast<caf::actor_addr>(sender);
     self->monitor(sender);
   }
-  st.parked.push_back(ParkedAcquire{id, std::move(req), rp, requester, final_window});
+  st.parked.push_back(ParkedAcquire{id, std::move(req), rp, requester, final_window, false});
   self->delayed_send(self, milliseconds(wait_here), atoms::park_end::value, id);
 }
+
+// ---------------------------------------------------------------- client requests
 
 void handle_acquire(self_ptr self, wire::Request req, promise_t rp,
                     const caf::strong_actor_ptr& sender) {
   auto args = acquire_args(req);
   auto fence_before = value(self).fence;
-  auto applied = apply(self, [args](core::LockState& s, core::WitnessAge age) {
-    return core::acquire(s, age, args);
-  });
-  count(self, applied, fence_before);
-  auto req_id = req.request_id();
-  switch (applied.result.outcome) {
-  case core::Outcome::granted:
-    deliver_grant(self, applied, rp, req_id);
-    break;
-  case core::Outcome::queued:
-    if (req.acquire().wait_ms() > 0) {
-      // The queue entry must be durable before the waiter can be served;
-      // the grant itself is persisted (after this write) when it happens.
-      if (applied.wrote)
-        reply_when_durable(self, true, [] {});
-      park(self, std::move(req), rp, sender);
-      break;
-    }
-    [[fallthrough]];
-  default: {
-    auto msg = applied.result.outcome == core::Outcome::queue_full
-                   ? "not acquired: the wait queue is full"
-                   : "not acquired: the lock is held";
-    reply_when_durable(self, applied.wrote, [rp, msg, req_id]() mutable {
-      rp.deliver(error_response(wire::NOT_ACQUIRED, msg, req_id));
-    });
-  }
-  }
+  propose(
+      self,
+      [args](core::LockState& s, core::WitnessAge age) { return core::acquire(s, age, args); },
+      [=](const Applied& applied) mutable {
+        auto req_id = req.request_id();
+        if (!applied.decided) {
+          reply_no_quorum(rp, req_id);
+          return;
+        }
+        count(self, applied, fence_before);
+        switch (applied.result.outcome) {
+        case core::Outcome::granted:
+          deliver_grant(self, applied, rp, req_id);
+          return;
+        case core::Outcome::queued:
+          if (req.acquire().wait_ms() > 0) {
+            park(self, std::move(req), rp, sender);
+            return;
+          }
+          [[fallthrough]];
+        default: {
+          auto msg = applied.result.outcome == core::Outcome::queue_full
+                         ? "not acquired: the wait queue is full"
+                         : "not acquired: the lock is held";
+          reply_when_durable(self, [rp, msg, req_id]() mutable {
+            rp.deliver(error_response(wire::NOT_ACQUIRED, msg, req_id));
+          });
+        }
+        }
+      });
 }
 
 void handle_release(self_ptr self, const wire::Request& req, promise_t rp) {
   auto token = req.release().token();
-  auto applied = apply(self, [token](core::LockState& s, core::WitnessAge age) {
-    return core::release(s, age, token);
-  });
-  if (applied.result.expired_holder)
-    ++self->state.ctx->counters->expiries;
-  bool ok = applied.result.outcome == core::Outcome::released;
-  if (ok && applied.wrote)
-    ++self->state.ctx->counters->releases;
   auto req_id = req.request_id();
-  reply_when_durable(self, applied.wrote, [rp, ok, req_id]() mutable {
-    if (ok) {
-      messages::wire_response r;
-      r.pb.set_code(wire::OK);
-      r.pb.set_request_id(req_id);
-      rp.deliver(r);
-    } else {
-      rp.deliver(error_response(wire::NOT_HOLDER, "token is not the current grant", req_id));
-    }
-  });
+  bool was_current = value(self).holder && value(self).holder->token == token;
+  propose(
+      self,
+      [token](core::LockState& s, core::WitnessAge age) { return core::release(s, age, token); },
+      [=](const Applied& applied) mutable {
+        if (!applied.decided) {
+          reply_no_quorum(rp, req_id);
+          return;
+        }
+        if (applied.result.expired_holder)
+          ++self->state.ctx->counters->expiries;
+        bool ok = applied.result.outcome == core::Outcome::released;
+        if (ok && was_current)
+          ++self->state.ctx->counters->releases;
+        reply_when_durable(self, [rp, ok, req_id]() mutable {
+          if (ok) {
+            messages::wire_response r;
+            r.pb.set_code(wire::OK);
+            r.pb.set_request_id(req_id);
+            rp.deliver(r);
+          } else {
+            rp.deliver(error_response(wire::NOT_HOLDER, "token is not the current grant", req_id));
+          }
+        });
+      });
 }
 
 void handle_refresh(self_ptr self, const wire::Request& req, promise_t rp) {
   auto token = req.refresh().token();
   auto ttl = req.refresh().ttl_ms();
   auto origin = origin_of(req);
-  auto applied = apply(self, [=](core::LockState& s, core::WitnessAge age) {
-    return core::refresh(s, age, token, origin, ttl);
-  });
-  if (applied.result.expired_holder)
-    ++self->state.ctx->counters->expiries;
   auto req_id = req.request_id();
-  if (applied.result.outcome == core::Outcome::refreshed) {
-    deliver_grant(self, applied, rp, req_id);
-    return;
-  }
-  reply_when_durable(self, applied.wrote, [rp, req_id]() mutable {
-    rp.deliver(error_response(wire::NOT_HOLDER, "token is not the current grant", req_id));
-  });
+  propose(
+      self,
+      [=](core::LockState& s, core::WitnessAge age) {
+        return core::refresh(s, age, token, origin, ttl);
+      },
+      [=](const Applied& applied) mutable {
+        if (!applied.decided) {
+          reply_no_quorum(rp, req_id);
+          return;
+        }
+        if (applied.result.expired_holder)
+          ++self->state.ctx->counters->expiries;
+        if (applied.result.outcome == core::Outcome::refreshed) {
+          deliver_grant(self, applied, rp, req_id);
+          return;
+        }
+        reply_when_durable(self, [rp, req_id]() mutable {
+          rp.deliver(error_response(wire::NOT_HOLDER, "token is not the current grant", req_id));
+        });
+      });
 }
 
 void handle_observe(self_ptr self, const wire::Request& req, promise_t rp) {
-  auto applied =
-      apply(self, [](core::LockState& s, core::WitnessAge age) { return core::observe(s, age); });
-  if (applied.result.expired_holder)
-    ++self->state.ctx->counters->expiries;
-  messages::wire_response r;
-  r.pb.set_code(wire::OK);
-  r.pb.set_request_id(req.request_id());
-  auto& res = applied.result;
-  if (req.has_check()) {
-    r.pb.set_current(res.observed_holder && res.observed_holder->token == req.check().token());
-  } else {
-    auto& st = *r.pb.mutable_status();
-    st.set_fence(res.fence);
-    st.set_waiters(res.waiters);
-    if (res.observed_holder) {
-      st.set_held(true);
-      st.set_owner(res.observed_holder->owner);
-      st.set_token(res.observed_holder->token);
-      st.set_remaining_ms(res.remaining_ms);
-    }
-  }
-  reply_when_durable(self, applied.wrote, [rp, r]() mutable { rp.deliver(r); });
+  propose(
+      self, [](core::LockState& s, core::WitnessAge age) { return core::observe(s, age); },
+      [=](const Applied& applied) mutable {
+        if (!applied.decided) {
+          reply_no_quorum(rp, req.request_id());
+          return;
+        }
+        if (applied.result.expired_holder)
+          ++self->state.ctx->counters->expiries;
+        messages::wire_response r;
+        r.pb.set_code(wire::OK);
+        r.pb.set_request_id(req.request_id());
+        auto& res = applied.result;
+        if (req.has_check()) {
+          r.pb.set_current(res.observed_holder &&
+                           res.observed_holder->token == req.check().token());
+        } else {
+          auto& st = *r.pb.mutable_status();
+          st.set_fence(res.fence);
+          st.set_waiters(res.waiters);
+          if (res.observed_holder) {
+            st.set_held(true);
+            st.set_owner(res.observed_holder->owner);
+            st.set_token(res.observed_holder->token);
+            st.set_remaining_ms(res.remaining_ms);
+          }
+        }
+        reply_when_durable(self, [rp, r]() mutable { rp.deliver(r); });
+      });
 }
 
 void handle_cancel(self_ptr self, const wire::Request& req, promise_t rp) {
   auto owner = req.cancel().owner();
-  auto applied = apply(self, [owner](core::LockState& s, core::WitnessAge age) {
-    return core::cancel(s, age, owner);
-  });
-  if (applied.result.expired_holder)
-    ++self->state.ctx->counters->expiries;
   auto req_id = req.request_id();
-  reply_when_durable(self, applied.wrote, [rp, req_id]() mutable {
-    messages::wire_response r;
-    r.pb.set_code(wire::OK);
-    r.pb.set_request_id(req_id);
-    rp.deliver(r);
-  });
+  propose(
+      self,
+      [owner](core::LockState& s, core::WitnessAge age) { return core::cancel(s, age, owner); },
+      [=](const Applied& applied) mutable {
+        if (!applied.decided) {
+          reply_no_quorum(rp, req_id);
+          return;
+        }
+        if (applied.result.expired_holder)
+          ++self->state.ctx->counters->expiries;
+        reply_when_durable(self, [rp, req_id]() mutable {
+          messages::wire_response r;
+          r.pb.set_code(wire::OK);
+          r.pb.set_request_id(req_id);
+          rp.deliver(r);
+        });
+      });
 }
 
 void handle_park_end(self_ptr self, uint64_t id) {
@@ -361,22 +579,24 @@ void handle_park_end(self_ptr self, uint64_t id) {
   auto owner = parked.request.acquire().owner();
   if (!parked.final_window) {
     auto pos = queue_position(value(self), owner);
-    reply_when_durable(self, false, [rp, req_id, pos]() mutable {
+    reply_when_durable(self, [rp, req_id, pos]() mutable {
       auto r = error_response(wire::QUEUED, "still queued", req_id);
       r.pb.set_position(pos);
       rp.deliver(r);
     });
     return;
   }
-  // The wait is over: leave the queue before saying so.
-  auto applied = apply(self, [owner](core::LockState& s, core::WitnessAge age) {
-    return core::cancel(s, age, owner);
-  });
-  if (applied.result.expired_holder)
-    ++st.ctx->counters->expiries;
-  reply_when_durable(self, applied.wrote, [rp, req_id]() mutable {
-    rp.deliver(error_response(wire::NOT_ACQUIRED, "not acquired within the wait time", req_id));
-  });
+  // The wait is over: leave the queue before saying so. If that cannot be
+  // decided now, the entry lapses at its turn (core::reserve_ms).
+  propose(
+      self,
+      [owner](core::LockState& s, core::WitnessAge age) { return core::cancel(s, age, owner); },
+      [=](const Applied&) mutable {
+        reply_when_durable(self, [rp, req_id]() mutable {
+          rp.deliver(
+              error_response(wire::NOT_ACQUIRED, "not acquired within the wait time", req_id));
+        });
+      });
 }
 
 } // namespace
@@ -411,7 +631,6 @@ lock_actor::behavior_type lock_actor_impl(lock_actor::stateful_pointer<lock_stat
                  parked.end());
     maybe_rest_later(self);
   });
-  arm_handoff(self);
   maybe_rest_later(self);
   return {
       [=](messages::wire_request& msg) -> caf::result<wire_response> {
@@ -435,7 +654,6 @@ lock_actor::behavior_type lock_actor_impl(lock_actor::stateful_pointer<lock_stat
           handle_observe(self, req, rp);
         else
           handle_cancel(self, req, rp);
-        settle_after(self);
         return rp;
       },
       [=](atoms::handoff, uint64_t epoch) {
@@ -444,18 +662,48 @@ lock_actor::behavior_type lock_actor_impl(lock_actor::stateful_pointer<lock_stat
         if (epoch + 1 != st.handoff_armed_for)
           return; // a newer timer is armed
         st.handoff_armed_for = 0;
-        auto applied = apply(
-            self, [](core::LockState& s, core::WitnessAge age) { return core::handoff(s, age); });
-        if (applied.result.expired_holder)
-          ++st.ctx->counters->expiries;
-        if (applied.wrote)
-          reply_when_durable(self, true, [] {});
-        settle_after(self);
+        propose(
+            self, [](core::LockState& s, core::WitnessAge age) { return core::handoff(s, age); },
+            [=](const Applied& applied) {
+              if (applied.decided && applied.result.expired_holder)
+                ++self->state.ctx->counters->expiries;
+            });
       },
       [=](atoms::park_end, uint64_t id) {
         ++self->state.activity;
         handle_park_end(self, id);
         settle_after(self);
+      },
+      [=](messages::wire_peer_request& msg) -> caf::result<messages::wire_peer_response> {
+        auto& st = self->state;
+        ++st.handled;
+        ++st.activity;
+        return serve_peer(self, msg.pb);
+      },
+      [=](atoms::peer_reply, uint64_t round_id, uint32_t peer, messages::wire_peer_response& r) {
+        auto& st = self->state;
+        if (!st.in_flight || st.in_flight->id != round_id || r.pb.refused() != wire::NOT_REFUSED)
+          return;
+        auto phase = st.in_flight->round.phase();
+        if (phase == core::Round::Phase::preparing) {
+          // Everything the proposer learns about the register comes from here.
+          on_promise(self, round_id, peer, promise_from(r.pb));
+        } else if (phase == core::Round::Phase::accepting) {
+          core::Accepted a;
+          a.ok = r.pb.ok();
+          a.conflict = messages::from_proto(r.pb.conflict());
+          on_accepted(self, round_id, peer, a);
+        }
+      },
+      [=](atoms::round_timeout, uint64_t round_id) {
+        auto& st = self->state;
+        if (st.in_flight && st.in_flight->id == round_id)
+          finish_round(self, false);
+      },
+      [=](atoms::retry, uint64_t round_id) {
+        auto& st = self->state;
+        if (st.in_flight && st.in_flight->id == round_id)
+          run_round(self);
       },
       [=](atoms::idle, uint64_t generation) {
         auto& st = self->state;
@@ -480,7 +728,7 @@ lock_actor::behavior_type lock_actor_impl(lock_actor::stateful_pointer<lock_stat
               error_response(wire::SHUTTING_DOWN, "node is shutting down", p.request.request_id()));
         st.parked.clear();
         auto rp = self->make_response_promise<atoms::done>();
-        reply_when_durable(self, false, [rp]() mutable { rp.deliver(atoms::done::value); });
+        reply_when_durable(self, [rp]() mutable { rp.deliver(atoms::done::value); });
         return rp;
       },
   };

@@ -5,10 +5,13 @@
 
 #include "actors/node_context.hpp"
 #include "core/acceptor.hpp"
+#include "core/round.hpp"
 #include "messages/interfaces.hpp"
 
 #include <deque>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace godistlock::actors {
@@ -20,6 +23,26 @@ struct ParkedAcquire {
   caf::typed_response_promise<messages::wire_response> promise;
   caf::actor_addr requester; // monitored: a dead requester is never granted
   bool final_window = false; // its wait ends with this window
+  bool claiming = false;     // an acquire round for it is under way
+};
+
+// What a decided round (or one that could not be decided) hands back.
+struct Applied {
+  core::Result result;
+  bool decided = false; // false: no quorum in time (the outcome is unknown)
+};
+
+// A change waiting for its round: rounds on one lock run one at a time.
+struct PendingChange {
+  core::Change change;
+  std::function<void(const Applied&)> done;
+};
+
+struct RoundInFlight {
+  uint64_t id = 0;
+  core::Round round;
+  PendingChange pending;
+  int attempts = 0; // rounds lost to competing proposers so far
 };
 
 struct lock_state {
@@ -30,10 +53,13 @@ struct lock_state {
   core::BallotSource ballots{0, 0};
   std::deque<ParkedAcquire> parked; // arrival order
   uint64_t next_park_id = 0;
-  uint64_t handled = 0;           // client requests handled (retire handshake)
-  uint64_t activity = 0;          // bumps on every message; idle timers compare it
-  uint64_t writes_in_flight = 0;  // persists sent to storage, not yet confirmed
-  uint64_t handoff_armed_for = 0; // epoch number a handoff timer is armed for
+  uint64_t handled = 0;              // client requests handled (retire handshake)
+  uint64_t activity = 0;             // bumps on every message; idle timers compare it
+  uint64_t writes_in_flight = 0;     // persists sent to storage, not yet confirmed
+  uint64_t handoff_armed_for = 0;    // epoch number a handoff timer is armed for
+  std::deque<PendingChange> changes; // waiting for the round in flight
+  std::optional<RoundInFlight> in_flight;
+  uint64_t next_round_id = 0;
   bool counted_held = false;
   int64_t counted_waiters = 0;
   bool draining = false;

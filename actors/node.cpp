@@ -1,5 +1,6 @@
 #include "actors/node.hpp"
 
+#include "actors/cluster_actor.hpp"
 #include "actors/node_actor.hpp"
 #include "actors/storage_actor.hpp"
 #include "core/wal.hpp"
@@ -15,12 +16,18 @@ namespace godistlock::actors {
 
 Node::Node(caf::actor_system& sys, const NodeOptions& options) : sys_(sys) {
   ctx_ = std::make_shared<NodeContext>();
+  std::string error;
+  auto membership = net::make_membership(options.id, options.listen, options.peers, error);
+  if (!membership)
+    throw std::runtime_error(error);
   ctx_->node_id = options.id;
-  ctx_->node_index = 1;
+  // Ballots carry a tag of the node; with the random nonce beside it, no
+  // two nodes or two runs of one node produce the same ballot.
+  ctx_->node_index = static_cast<uint32_t>(net::stable_hash(options.id));
   ctx_->boot_nonce = std::random_device{}() * 0x100000000ull + std::random_device{}();
-  ctx_->members.push_back(options.listen.to_string());
-  for (auto& p : options.peers)
-    ctx_->members.push_back(p.to_string());
+  ctx_->membership = *membership;
+  ctx_->members = membership->describe();
+  ctx_->quorum = membership->quorum();
   ctx_->idle_retire = options.idle_retire;
 
   // Replay: the newest record per lock wins. Every epoch restarts its timer
@@ -32,6 +39,12 @@ Node::Node(caf::actor_system& sys, const NodeOptions& options) : sys_(sys) {
         newest[std::string(key)].assign(value.data(), value.size());
       });
   warnings_ = wal->warnings();
+  if (wal->fresh() && !options.peers.empty() && !options.bootstrap)
+    throw core::StorageError(
+        "data dir " + options.data_dir +
+        " holds no data, and this node is in a cluster. A node that lost its data must not vote "
+        "with an empty state (it could grant a lock twice). For a brand-new cluster, start every "
+        "node once with --bootstrap; to replace a lost disk, see docs/operations.md");
   LockTable table;
   auto boot = core::Clock::now().time_since_epoch().count();
   for (auto& [name, bytes] : newest) {
@@ -52,6 +65,12 @@ Node::Node(caf::actor_system& sys, const NodeOptions& options) : sys_(sys) {
   // thread, possibly after this constructor returned.
   storage_ = sys.spawn<caf::detached>(storage_actor_impl, std::move(wal), ctx_->counters);
   ctx_->storage = storage_;
+  if (!options.peers.empty()) {
+    // The cluster actor only reads the context; it is complete but for its
+    // own handle, which only lock actors (spawned later) use.
+    cluster_ = sys.spawn(cluster_actor_impl, std::shared_ptr<const NodeContext>(ctx_));
+    ctx_->cluster = cluster_;
+  }
   node_ = sys.spawn(node_actor_impl, std::shared_ptr<const NodeContext>(ctx_),
                     std::make_shared<LockTable>(std::move(table)));
   auto port = net::publish_node(sys, node_, options.listen);
@@ -81,6 +100,8 @@ void Node::stop() {
     sys_.middleman().unpublish(node_, port_);
   // Lock actors are linked to the node actor and go down with it.
   caf::anon_send_exit(node_, caf::exit_reason::user_shutdown);
+  if (cluster_)
+    caf::anon_send_exit(cluster_, caf::exit_reason::user_shutdown);
   // Wait for the storage actor: until it is gone it holds the data dir's
   // lock, and a restart in the same process must be able to take it.
   caf::scoped_actor self{sys_};

@@ -6,6 +6,7 @@
 #include "actors/node_context.hpp"
 #include "messages/interfaces.hpp"
 #include "net/endpoint.hpp"
+#include "net/membership.hpp"
 
 #include <caf/all.hpp>
 
@@ -19,7 +20,10 @@ namespace godistlock::actors {
 struct NodeOptions {
   std::string id;
   net::Endpoint listen;
-  std::vector<net::Endpoint> peers;
+  std::vector<net::Member> peers;
+  // Allow an empty data dir in a cluster: only for a brand-new cluster. A
+  // node that lost its data must not vote with an empty state.
+  bool bootstrap = false;
   std::string data_dir;
   bool fsync = true;
   std::chrono::milliseconds idle_retire{3000};
@@ -51,6 +55,7 @@ private:
   std::shared_ptr<NodeContext> ctx_;
   node_actor node_;
   storage_actor storage_;
+  cluster_actor cluster_;
   uint16_t port_ = 0;
   size_t replayed_locks_ = 0;
   std::vector<std::string> warnings_;

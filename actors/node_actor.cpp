@@ -1,6 +1,7 @@
 #include "actors/node_actor.hpp"
 
 #include "actors/responses.hpp"
+#include "core/limits.hpp"
 #include "messages/codec.hpp"
 #include "messages/validate.hpp"
 
@@ -76,6 +77,27 @@ node_actor::behavior_type node_actor_impl(node_actor::stateful_pointer<node_stat
           return error_response(wire::SHUTTING_DOWN, "node is shutting down; use another node",
                                 req.request_id());
         auto& live = live_actor(self, messages::lock_name(req));
+        ++live.forwarded;
+        return self->delegate(live.handle, std::move(msg));
+      },
+      [=](messages::wire_peer_request& msg) -> caf::result<messages::wire_peer_response> {
+        auto& st = self->state;
+        auto& req = msg.pb;
+        messages::wire_peer_response out;
+        out.pb.set_from_id(st.ctx->node_id);
+        // Votes count only between nodes started with the same member list.
+        if (req.membership_digest() != st.ctx->membership.digest) {
+          out.pb.set_refused(wire::MEMBERSHIP_MISMATCH);
+          return out;
+        }
+        if (req.has_hello())
+          return out;
+        if (req.from_id().empty() || req.from_id() == st.ctx->node_id ||
+            !core::check_name(req.lock()).empty() || (!req.has_prepare() && !req.has_accept())) {
+          out.pb.set_refused(wire::NOT_READY);
+          return out;
+        }
+        auto& live = live_actor(self, req.lock());
         ++live.forwarded;
         return self->delegate(live.handle, std::move(msg));
       },

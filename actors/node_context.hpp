@@ -2,6 +2,7 @@
 #pragma once
 
 #include "messages/interfaces.hpp"
+#include "net/membership.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -25,10 +26,15 @@ struct NodeCounters {
 
 struct NodeContext {
   std::string node_id;              // --id
-  uint32_t node_index = 1;          // position in the member list, 1-based
+  uint32_t node_index = 1;          // this node's ballot tag (a hash of its id)
   uint64_t boot_nonce = 0;          // random per process start: fresh ballots
-  std::vector<std::string> members; // every member's address, this one included
+  std::vector<std::string> members; // every member, this one first
+  net::Membership membership;
+  size_t quorum = 1; // a majority of the members
   storage_actor storage;
+  cluster_actor cluster; // invalid when running alone
+  // A round that has not reached a quorum by then fails with "no quorum".
+  std::chrono::milliseconds round_timeout{1000};
   std::shared_ptr<NodeCounters> counters = std::make_shared<NodeCounters>();
   // A lock actor with nothing to do rests its state in the table after this.
   std::chrono::milliseconds idle_retire{3000};

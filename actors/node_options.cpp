@@ -6,8 +6,11 @@ namespace godistlock::actors {
 
 const char* const node_usage =
     "usage: godistlock-node --id ID --listen HOST:PORT --data-dir DIR\n"
-    "                       [--peers HOST:PORT,...] [--durability fsync|none]\n"
-    "                       [--log-level error|warn|info|debug] [--idle-retire DUR]\n";
+    "                       [--peers [ID@]HOST:PORT,...] [--bootstrap]\n"
+    "                       [--durability fsync|none] [--log-level error|warn|info|debug]\n"
+    "                       [--idle-retire DUR]\n"
+    "  --peers      the other members of the cluster (every node gets the same list)\n"
+    "  --bootstrap  allow an empty data dir in a cluster: for a brand-new cluster only\n";
 
 std::string parse_node_command_line(const std::vector<std::string>& args, NodeCommandLine& out) {
   bool have_listen = false;
@@ -16,6 +19,10 @@ std::string parse_node_command_line(const std::vector<std::string>& args, NodeCo
     if (flag == "--help" || flag == "-h") {
       out.help = true;
       return {};
+    }
+    if (flag == "--bootstrap") {
+      out.node.bootstrap = true;
+      continue;
     }
     if (i + 1 >= args.size())
       return flag.rfind("--", 0) == 0 ? "missing value for " + flag : "unexpected argument " + flag;
@@ -31,9 +38,9 @@ std::string parse_node_command_line(const std::vector<std::string>& args, NodeCo
       out.node.listen = *ep;
       have_listen = true;
     } else if (flag == "--peers") {
-      auto peers = net::parse_endpoint_list(value);
+      auto peers = net::parse_peer_list(value);
       if (!peers)
-        return "bad --peers '" + value + "': expected HOST:PORT[,HOST:PORT...]";
+        return "bad --peers '" + value + "': expected [ID@]HOST:PORT[,[ID@]HOST:PORT...]";
       out.node.peers = *peers;
     } else if (flag == "--data-dir") {
       if (value.empty())
@@ -64,6 +71,9 @@ std::string parse_node_command_line(const std::vector<std::string>& args, NodeCo
     return "missing --listen";
   if (out.node.data_dir.empty())
     return "missing --data-dir";
+  std::string error;
+  if (!net::make_membership(out.node.id, out.node.listen, out.node.peers, error))
+    return error;
   return {};
 }
 

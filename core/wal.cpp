@@ -187,6 +187,7 @@ void Wal::replay_file(const std::string& file, bool is_log, const Visitor& visit
   auto data = read_file(file, exists);
   if (!exists)
     return;
+  fresh_ = false;
   size_t offset = 0;
   while (offset < data.size()) {
     auto rest = std::string_view(data).substr(offset);

@@ -49,6 +49,9 @@ public:
   void compact();
 
   const std::vector<std::string>& warnings() const { return warnings_; }
+  // True when the data dir held no snapshot and no log before this open:
+  // a new node, or one whose data was lost.
+  bool fresh() const { return fresh_; }
   uint64_t log_bytes() const { return log_bytes_; }
   uint64_t commits() const { return commits_; }
   uint64_t records_committed() const { return records_committed_; }
@@ -67,6 +70,7 @@ private:
   uint64_t commits_ = 0;
   uint64_t records_committed_ = 0;
   std::vector<std::string> warnings_;
+  bool fresh_ = true;
 };
 
 } // namespace godistlock::core

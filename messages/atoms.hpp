@@ -13,5 +13,11 @@ using drain = caf::atom_constant<caf::atom("drain")>;
 using persist = caf::atom_constant<caf::atom("persist")>;
 using flush = caf::atom_constant<caf::atom("flush")>;
 using done = caf::atom_constant<caf::atom("done")>;
+using peer_reply = caf::atom_constant<caf::atom("peer_reply")>;
+using round_timeout = caf::atom_constant<caf::atom("round_to")>;
+using retry = caf::atom_constant<caf::atom("retry")>;
+using broadcast = caf::atom_constant<caf::atom("broadcast")>;
+using reconnect = caf::atom_constant<caf::atom("reconnect")>;
+using reachable = caf::atom_constant<caf::atom("reachable")>;
 
 } // namespace godistlock::atoms

@@ -18,6 +18,9 @@ using node_actor = caf::typed_actor<
     // A client request. The answer comes from the lock's actor, for a waiter
     // only once it is granted, its wait window ends, or the node drains.
     caf::replies_to<messages::wire_request>::with<messages::wire_response>,
+    // A peer's vote request (prepare, accept) or handshake; routed to the
+    // lock's actor here, which answers once its answer is on disk.
+    caf::replies_to<messages::wire_peer_request>::with<messages::wire_peer_response>,
     // Local only: a lock actor with nothing to do offers its state to the lock
     // table (name, resting-form acceptor record, epoch first-seen in steady-clock
     // ns, requests it handled). True: it may stop. False: a request is on its way.
@@ -37,8 +40,28 @@ using lock_actor = caf::typed_actor<
     caf::reacts_to<atoms::idle, uint64_t>,
     // Timer: a parked waiter's window ended (argument: its park id).
     caf::reacts_to<atoms::park_end, uint64_t>,
+    // Acceptor duty: a peer's prepare or accept for this lock.
+    caf::replies_to<messages::wire_peer_request>::with<messages::wire_peer_response>,
+    // A peer's answer to our round (round id, peer number, answer).
+    caf::reacts_to<atoms::peer_reply, uint64_t, uint32_t, messages::wire_peer_response>,
+    // Timer: our round did not reach a quorum in time (round id).
+    caf::reacts_to<atoms::round_timeout, uint64_t>,
+    // Timer: run the round again after a conflict (round id).
+    caf::reacts_to<atoms::retry, uint64_t>,
     // Answer parked waiters "shutting down"; reply once our writes are durable.
     caf::replies_to<atoms::drain>::with<atoms::done>>;
+
+// The cluster actor: keeps a connection to every peer (reconnecting with
+// back-off), checks that each runs with the same member list, and carries
+// our lock actors' vote requests to the peers.
+using cluster_actor = caf::typed_actor<
+    // Send the request to every reachable peer; each answer goes back to the
+    // lock actor as peer_reply(round id, peer number, answer).
+    caf::reacts_to<atoms::broadcast, lock_actor, uint64_t, messages::wire_peer_request>,
+    // Timer: try to connect to peer number n (1-based) again.
+    caf::reacts_to<atoms::reconnect, uint32_t>,
+    // The peers reachable and agreeing on the membership now.
+    caf::replies_to<atoms::reachable>::with<std::vector<std::string>>>;
 
 // The node's write-ahead log, with group commit across locks.
 using storage_actor = caf::typed_actor<

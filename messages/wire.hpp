@@ -19,6 +19,14 @@ struct wire_response {
   wire::Response pb;
 };
 
+struct wire_peer_request {
+  wire::PeerRequest pb;
+};
+
+struct wire_peer_response {
+  wire::PeerResponse pb;
+};
+
 template <class Inspector, class Carrier>
 typename Inspector::result_type inspect_carrier(Inspector& f, Carrier& x, const char* name) {
   std::string bytes;
@@ -38,6 +46,16 @@ template <class Inspector> typename Inspector::result_type inspect(Inspector& f,
 
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, wire_response& x) {
   return inspect_carrier(f, x, "gdl_response");
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, wire_peer_request& x) {
+  return inspect_carrier(f, x, "gdl_peer_request");
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, wire_peer_response& x) {
+  return inspect_carrier(f, x, "gdl_peer_response");
 }
 
 } // namespace godistlock::messages
