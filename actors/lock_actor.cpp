@@ -243,6 +243,7 @@ caf::result<messages::wire_peer_response> serve_peer(self_ptr self, const wire::
   auto now = core::Clock::now();
   bool changed = false;
   if (req.has_prepare()) {
+    out.pb.set_phase(wire::PHASE_PREPARE);
     auto p = st.acceptor.prepare(messages::from_proto(req.prepare().ballot()), now);
     out.pb.set_ok(p.ok);
     messages::to_proto(p.conflict, *out.pb.mutable_conflict());
@@ -251,6 +252,7 @@ caf::result<messages::wire_peer_response> serve_peer(self_ptr self, const wire::
     out.pb.set_age_ms(p.age_ms);
     changed = p.ok;
   } else if (req.has_accept()) {
+    out.pb.set_phase(wire::PHASE_ACCEPT);
     auto& acc = req.accept();
     auto a =
         st.acceptor.accept(messages::from_proto(acc.ballot()), messages::from_proto(acc.value()),
@@ -684,11 +686,11 @@ lock_actor::behavior_type lock_actor_impl(lock_actor::stateful_pointer<lock_stat
         auto& st = self->state;
         if (!st.in_flight || st.in_flight->id != round_id || r.pb.refused() != wire::NOT_REFUSED)
           return;
-        auto phase = st.in_flight->round.phase();
-        if (phase == core::Round::Phase::preparing) {
-          // Everything the proposer learns about the register comes from here.
+        // Dispatch on what the answer says it answers, never on our phase: a
+        // promise arriving late, during the accept phase, is not an accept.
+        if (r.pb.phase() == wire::PHASE_PREPARE) {
           on_promise(self, round_id, peer, promise_from(r.pb));
-        } else if (phase == core::Round::Phase::accepting) {
+        } else if (r.pb.phase() == wire::PHASE_ACCEPT) {
           core::Accepted a;
           a.ok = r.pb.ok();
           a.conflict = messages::from_proto(r.pb.conflict());

@@ -106,6 +106,9 @@ struct Client::Impl {
     if (options.client_id.empty())
       options.client_id = random_id();
     connections->handles.resize(options.servers.size());
+    // Clients start at a random server, which spreads load over the cluster.
+    if (!options.servers.empty())
+      preferred = std::random_device{}() % options.servers.size();
     watcher = sys.spawn(connection_watcher, connections);
   }
 
@@ -187,8 +190,14 @@ struct Client::Impl {
         drop(i, *handle);
         continue;
       }
+      // A draining node, or one that cannot reach a majority (it may sit
+      // on the minority side of a partition): another server may do better.
       if (ex.response.code() == wire::SHUTTING_DOWN) {
         ex.error = options.servers[i].to_string() + ": shutting down";
+        continue;
+      }
+      if (ex.response.code() == wire::NO_QUORUM) {
+        ex.error = options.servers[i].to_string() + ": " + ex.response.message();
         continue;
       }
       preferred = i;
