@@ -178,7 +178,8 @@ void run_round(self_ptr self) {
   auto& st = self->state;
   auto& flight = *st.in_flight;
   auto ballot = st.ballots.next();
-  flight.round = core::Round(ballot, st.ctx->quorum, flight.pending.change);
+  flight.round =
+      core::Round(ballot, st.ctx->quorum, flight.pending.change, st.ctx->membership.size());
   auto id = flight.id;
   auto promise = st.acceptor.prepare(ballot, core::Clock::now());
   if (!promise.ok) {
@@ -461,9 +462,14 @@ void handle_release(self_ptr self, const wire::Request& req, promise_t rp) {
   auto token = req.release().token();
   auto req_id = req.request_id();
   bool was_current = value(self).holder && value(self).holder->token == token;
+  // A client's retry, or our own second round for this request, may find
+  // the release already done.
+  auto runs = std::make_shared<int>(req.attempt() > 0 ? 1 : 0);
   propose(
       self,
-      [token](core::LockState& s, core::WitnessAge age) { return core::release(s, age, token); },
+      [token, runs](core::LockState& s, core::WitnessAge age) {
+        return core::release(s, age, token, ++*runs > 1);
+      },
       [=](const Applied& applied) mutable {
         if (!applied.decided) {
           reply_no_quorum(rp, req_id);

@@ -124,7 +124,7 @@ Result acquire(LockState& s, WitnessAge age, const AcquireArgs& a) {
   return r;
 }
 
-Result release(LockState& s, WitnessAge age, uint64_t token) {
+Result release(LockState& s, WitnessAge age, uint64_t token, bool retried) {
   Transition t{s, age};
   Result r;
   // An explicit release of the current token counts even if the lease
@@ -140,7 +140,8 @@ Result release(LockState& s, WitnessAge age, uint64_t token) {
   settle(t, r);
   // A retried release of the last grant still reads "released"; once a newer
   // grant exists, the old token is simply not the holder.
-  bool retry_of_last_release = token != 0 && s.last_released == token && s.fence == token;
+  bool retry_of_last_release =
+      token != 0 && s.last_released == token && (s.fence == token || retried);
   r.outcome = retry_of_last_release ? Outcome::released : Outcome::not_holder;
   return r;
 }

@@ -57,7 +57,11 @@ struct AcquireArgs {
 using Change = std::function<Result(LockState&, WitnessAge)>;
 
 Result acquire(LockState& s, WitnessAge age, const AcquireArgs& args);
-Result release(LockState& s, WitnessAge age, uint64_t token);
+// `retried`: this request may already have taken effect (an earlier round
+// for it, or an earlier attempt of the client, may have been chosen). Then a
+// release of the last released token reads "released" even if a newer grant
+// exists; otherwise an old token is simply not the holder.
+Result release(LockState& s, WitnessAge age, uint64_t token, bool retried = false);
 Result refresh(LockState& s, WitnessAge age, uint64_t token, const LeaseOrigin& origin,
                uint64_t ttl_ms);
 // A waiter gives up: leaves the queue, or returns its reservation.

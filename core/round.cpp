@@ -1,13 +1,25 @@
 #include "core/round.hpp"
 
+#include <algorithm>
+
 namespace godistlock::core {
+
+bool Round::refused(uint32_t from, const std::set<uint32_t>& granted_by) {
+  if (voters_ == 0)
+    return true;
+  if (granted_by.count(from) == 0)
+    refused_by_.insert(from);
+  return voters_ - std::min(voters_, refused_by_.size()) < quorum_;
+}
 
 Round::Phase Round::on_promise(uint32_t from, const Promise& p) {
   if (phase_ != Phase::preparing)
     return phase_;
   if (!p.ok) {
-    conflict_ = p.conflict;
-    phase_ = Phase::failed;
+    if (p.conflict > conflict_)
+      conflict_ = p.conflict;
+    if (refused(from, promised_by_))
+      phase_ = Phase::failed;
     return phase_;
   }
   if (!promised_by_.insert(from).second)
@@ -39,6 +51,7 @@ Round::Phase Round::on_promise(uint32_t from, const Promise& p) {
     return phase_;
   }
   promises_.clear();
+  refused_by_.clear(); // the accept phase counts its own refusals
   phase_ = Phase::accepting;
   return phase_;
 }
@@ -47,8 +60,10 @@ Round::Phase Round::on_accepted(uint32_t from, const Accepted& a) {
   if (phase_ != Phase::accepting)
     return phase_;
   if (!a.ok) {
-    conflict_ = a.conflict;
-    phase_ = Phase::failed;
+    if (a.conflict > conflict_)
+      conflict_ = a.conflict;
+    if (refused(from, accepted_by_))
+      phase_ = Phase::failed;
     return phase_;
   }
   accepted_by_.insert(from);

@@ -16,8 +16,12 @@ class Round {
 public:
   enum class Phase { preparing, accepting, decided, failed };
 
-  Round(Ballot ballot, size_t quorum, Change change)
-      : ballot_(ballot), quorum_(quorum), change_(std::move(change)) {}
+  // `voters` is the number of acceptors. With it, a round fails only once
+  // so many refused that no quorum is left; without it (0), at the first
+  // refusal. Failing early costs a retry, and a retried change may find its
+  // own earlier effect (changes are written to be idempotent for that).
+  Round(Ballot ballot, size_t quorum, Change change, size_t voters = 0)
+      : ballot_(ballot), quorum_(quorum), voters_(voters), change_(std::move(change)) {}
 
   // Feed one acceptor's reply to the prepare. Returns the phase afterwards;
   // on `accepting`, send accept(ballot(), proposal(), next_promise()).
@@ -37,9 +41,16 @@ public:
   bool decided_without_accept() const { return read_only_; }
 
 private:
+  // Records a refusal in the current phase; true when a quorum can no
+  // longer be reached. A duplicate of a request an acceptor already granted
+  // is refused by it, and does not count.
+  bool refused(uint32_t from, const std::set<uint32_t>& granted_by);
+
   Ballot ballot_;
   size_t quorum_;
+  size_t voters_;
   Change change_;
+  std::set<uint32_t> refused_by_;
   Phase phase_ = Phase::preparing;
   std::set<uint32_t> promised_by_;
   std::set<uint32_t> accepted_by_;

@@ -26,9 +26,9 @@ struct ClusterFixture {
   void start(size_t i, bool bootstrap);
   void stop(size_t i);
   // A client that talks to the listed members only (all when empty).
-  std::unique_ptr<client::Client> client_for(std::vector<size_t> which = {},
-                                             std::chrono::milliseconds timeout =
-                                               std::chrono::milliseconds(3000));
+  std::unique_ptr<client::Client>
+  client_for(std::vector<size_t> which = {},
+             std::chrono::milliseconds timeout = std::chrono::milliseconds(3000));
 };
 
 } // namespace godistlock::testing

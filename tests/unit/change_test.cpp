@@ -1006,3 +1006,25 @@ BOOST_AUTO_TEST_CASE(the_checker_catches_a_broken_change) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(release_retries)
+
+// A request that may already have taken effect (a retried round, a client
+// retry) reads "released" for the last released token even after a newer
+// grant; a fresh request with that token is not the holder.
+BOOST_AUTO_TEST_CASE(retried_release_finds_its_own_effect) {
+  using namespace godistlock::core;
+  LockState s;
+  AcquireArgs a{"a", LeaseOrigin{"c1", 1, 0}, 1000, false};
+  AcquireArgs b{"b", LeaseOrigin{"c2", 1, 0}, 1000, false};
+  BOOST_TEST((acquire(s, std::nullopt, a).outcome == Outcome::granted));
+  BOOST_TEST((release(s, std::nullopt, 1).outcome == Outcome::released));
+  BOOST_TEST((acquire(s, std::nullopt, b).outcome == Outcome::granted));
+  auto before = s;
+  BOOST_TEST((release(s, std::nullopt, 1, true).outcome == Outcome::released));
+  BOOST_TEST((release(s, std::nullopt, 1, false).outcome == Outcome::not_holder));
+  BOOST_TEST((s == before)); // the newer grant is untouched either way
+  BOOST_TEST((release(s, std::nullopt, 5, true).outcome == Outcome::not_holder));
+}
+
+BOOST_AUTO_TEST_SUITE_END()

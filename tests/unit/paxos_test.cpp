@@ -1213,3 +1213,44 @@ BOOST_AUTO_TEST_CASE(simulation_detects_a_lying_witness) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(round_with_voters)
+
+// With the number of voters known, one refusal does not fail a round that
+// can still reach a quorum; enough refusals do.
+BOOST_AUTO_TEST_CASE(fails_only_when_no_quorum_is_left) {
+  using namespace godistlock::core;
+  auto keep = [](LockState& s, WitnessAge) {
+    ++s.fence;
+    Result r;
+    r.outcome = Outcome::observed;
+    return r;
+  };
+  Ballot b{5, 1, 9};
+  Promise yes;
+  yes.ok = true;
+  Promise no;
+  no.conflict = Ballot{6, 2, 1};
+  Round r(b, 3, keep, 5);
+  BOOST_TEST((r.on_promise(1, no) == Round::Phase::preparing));
+  BOOST_TEST((r.on_promise(2, no) == Round::Phase::preparing));
+  BOOST_TEST((r.on_promise(3, yes) == Round::Phase::preparing));
+  BOOST_TEST((r.on_promise(4, yes) == Round::Phase::preparing));
+  BOOST_TEST((r.on_promise(5, yes) == Round::Phase::accepting));
+  BOOST_TEST((r.conflict() == no.conflict));
+  Accepted ok;
+  ok.ok = true;
+  Accepted refused;
+  refused.conflict = Ballot{7, 2, 1};
+  BOOST_TEST((r.on_accepted(3, ok) == Round::Phase::accepting));
+  BOOST_TEST((r.on_accepted(1, refused) == Round::Phase::accepting));
+  // A duplicate refusal from a voter that already accepted does not count.
+  BOOST_TEST((r.on_accepted(3, refused) == Round::Phase::accepting));
+  BOOST_TEST((r.on_accepted(2, refused) == Round::Phase::accepting));
+  BOOST_TEST((r.on_accepted(4, refused) == Round::Phase::failed));
+
+  Round early(b, 3, keep); // voters unknown: the first refusal fails it
+  BOOST_TEST((early.on_promise(1, no) == Round::Phase::failed));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
