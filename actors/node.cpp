@@ -32,6 +32,12 @@ Node::Node(caf::actor_system& sys, const NodeOptions& options) : sys_(sys) {
 
   // Replay: the newest record per lock wins. Every epoch restarts its timer
   // at boot, which can only delay an expiry, never hasten it.
+  if (!options.peers.empty() && !options.bootstrap && !core::Wal::holds_data(options.data_dir))
+    throw core::StorageError(
+        "data dir " + options.data_dir +
+        " holds no data, and this node is in a cluster. A node that lost its data must not vote "
+        "with an empty state (it could grant a lock twice). For a brand-new cluster, start every "
+        "node once with --bootstrap; to replace a lost disk, see docs/operations.md");
   std::unordered_map<std::string, std::string> newest;
   core::Wal::Options wal_options{options.data_dir, options.fsync};
   auto wal =
@@ -39,12 +45,23 @@ Node::Node(caf::actor_system& sys, const NodeOptions& options) : sys_(sys) {
         newest[std::string(key)].assign(value.data(), value.size());
       });
   warnings_ = wal->warnings();
-  if (wal->fresh() && !options.peers.empty() && !options.bootstrap)
-    throw core::StorageError(
-        "data dir " + options.data_dir +
-        " holds no data, and this node is in a cluster. A node that lost its data must not vote "
-        "with an empty state (it could grant a lock twice). For a brand-new cluster, start every "
-        "node once with --bootstrap; to replace a lost disk, see docs/operations.md");
+  // The member list this data was written under. Restarting a member with
+  // another list (say, without --peers: a cluster of one) would let it
+  // decide alone on part of the state: refused.
+  auto membership_text = std::to_string(membership->digest) + "\n";
+  for (auto& m : membership->describe())
+    membership_text += m + "\n";
+  if (auto stored = wal->read_meta("MEMBERSHIP")) {
+    auto stored_digest = stored->substr(0, stored->find('\n'));
+    if (stored_digest != std::to_string(membership->digest))
+      throw core::StorageError("data dir " + options.data_dir +
+                               " was written by a cluster with another member list (see " +
+                               options.data_dir +
+                               "/MEMBERSHIP); start this node with the same --peers as before. "
+                               "Changing the members of a cluster is not supported yet.");
+  } else {
+    wal->write_meta("MEMBERSHIP", membership_text);
+  }
   LockTable table;
   auto boot = core::Clock::now().time_since_epoch().count();
   for (auto& [name, bytes] : newest) {

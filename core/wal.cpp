@@ -139,6 +139,40 @@ bool valid_record_follows(std::string_view data, size_t from) {
 
 } // namespace
 
+bool Wal::holds_data(const std::string& dir) {
+  struct stat st {};
+  return ::stat((dir + "/" + log_file).c_str(), &st) == 0 ||
+         ::stat((dir + "/" + snapshot_file).c_str(), &st) == 0;
+}
+
+std::optional<std::string> Wal::read_meta(const std::string& name) const {
+  bool exists = false;
+  auto data = read_file(options_.dir + "/" + name, exists);
+  if (!exists)
+    return std::nullopt;
+  return data;
+}
+
+void Wal::write_meta(const std::string& name, const std::string& contents) {
+  auto final_path = options_.dir + "/" + name;
+  auto tmp = final_path + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0)
+    throw StorageError("cannot create " + tmp + ": " + errno_text());
+  try {
+    write_all(fd, contents, tmp);
+    if (::fsync(fd) != 0)
+      throw StorageError("cannot sync " + tmp + ": " + errno_text());
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
+  ::close(fd);
+  if (::rename(tmp.c_str(), final_path.c_str()) != 0)
+    throw StorageError("cannot install " + final_path + ": " + errno_text());
+  sync_dir(options_.dir);
+}
+
 std::string Wal::path(const char* file) const {
   return options_.dir + "/" + file;
 }
@@ -187,7 +221,6 @@ void Wal::replay_file(const std::string& file, bool is_log, const Visitor& visit
   auto data = read_file(file, exists);
   if (!exists)
     return;
-  fresh_ = false;
   size_t offset = 0;
   while (offset < data.size()) {
     auto rest = std::string_view(data).substr(offset);

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -49,9 +50,15 @@ public:
   void compact();
 
   const std::vector<std::string>& warnings() const { return warnings_; }
-  // True when the data dir held no snapshot and no log before this open:
-  // a new node, or one whose data was lost.
-  bool fresh() const { return fresh_; }
+  // Whether the dir holds a snapshot or a log, asked without opening (and
+  // so without creating) anything: a refused start must leave the dir as it
+  // found it.
+  static bool holds_data(const std::string& dir);
+
+  // A small named file beside the log (e.g. the membership this data was
+  // written under): read it, or write it durably (temp file, sync, rename).
+  std::optional<std::string> read_meta(const std::string& name) const;
+  void write_meta(const std::string& name, const std::string& contents);
   uint64_t log_bytes() const { return log_bytes_; }
   uint64_t commits() const { return commits_; }
   uint64_t records_committed() const { return records_committed_; }
@@ -70,7 +77,6 @@ private:
   uint64_t commits_ = 0;
   uint64_t records_committed_ = 0;
   std::vector<std::string> warnings_;
-  bool fresh_ = true;
 };
 
 } // namespace godistlock::core
