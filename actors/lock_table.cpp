@@ -40,8 +40,11 @@ LockTable::Block LockTable::make_block(std::string_view name, std::string_view r
   std::memcpy(b.data.get(), &name_size, 4);
   std::memcpy(b.data.get() + 4, &record_size, 4);
   std::memcpy(b.data.get() + 8, &epoch_seen_ns, 8);
-  std::memcpy(b.data.get() + header_bytes, name.data(), name.size());
-  std::memcpy(b.data.get() + header_bytes + name.size(), record.data(), record.size());
+  // memcpy from an empty view's null pointer is undefined, even for 0 bytes.
+  if (!name.empty())
+    std::memcpy(b.data.get() + header_bytes, name.data(), name.size());
+  if (!record.empty())
+    std::memcpy(b.data.get() + header_bytes + name.size(), record.data(), record.size());
   return b;
 }
 
