@@ -102,6 +102,8 @@ void finish_round(self_ptr self, bool decided) {
   auto& st = self->state;
   auto flight = std::move(*st.in_flight);
   st.in_flight.reset();
+  // A round that timed out may have seen a higher ballot: start above it.
+  st.ballots.observe(flight.round.conflict());
   if (decided && flight.round.phase() == core::Round::Phase::decided &&
       !flight.round.decided_without_accept())
     st.ballots.observe(flight.round.next_promise()); // our acceptors promised it
@@ -178,8 +180,11 @@ void run_round(self_ptr self) {
   auto& st = self->state;
   auto& flight = *st.in_flight;
   auto ballot = st.ballots.next();
-  flight.round =
-      core::Round(ballot, st.ctx->quorum, flight.pending.change, st.ctx->membership.size());
+  // A refusal fails the round at once: waiting for the remaining votes could
+  // mean waiting for a node that is down. The retry goes above the refusing
+  // ballot, and every change finds its own earlier effect if a failed round
+  // was chosen after all (core/change.hpp).
+  flight.round = core::Round(ballot, st.ctx->quorum, flight.pending.change);
   auto id = flight.id;
   auto promise = st.acceptor.prepare(ballot, core::Clock::now());
   if (!promise.ok) {
