@@ -95,12 +95,20 @@ struct ExitCleanup {
 
 } // namespace
 
+// $GDL_TEST_BIN_DIR, if set, points the tests at the binaries of another build.
+namespace {
+std::string bin_dir() {
+  const char* dir = std::getenv("GDL_TEST_BIN_DIR");
+  return dir && *dir ? std::string(dir) : std::string(GDL_BIN_DIR);
+}
+} // namespace
+
 std::string node_binary() {
-  return std::string(GDL_BIN_DIR) + "/godistlock-node";
+  return bin_dir() + "/godistlock-node";
 }
 
 std::string cli_binary() {
-  return std::string(GDL_BIN_DIR) + "/godistlock";
+  return bin_dir() + "/godistlock";
 }
 
 bool cli_available() {
@@ -877,6 +885,107 @@ Json NodeFixture::stats() {
 
 bool NodeFixture::wait_for_waiters(const std::string& name, uint64_t n, Millis limit) {
   return eventually([&] { return json_uint(status(name), "waiters") == n; }, limit, 50ms);
+}
+
+// ------------------------------------------------------------------ ClusterFixture
+
+void ClusterFixture::start_cluster(size_t n, bool named) {
+  BOOST_REQUIRE(members.empty() && n >= 1);
+  named_peers = named;
+  std::set<uint16_t> taken;
+  for (size_t i = 1; i <= n; ++i) {
+    uint16_t port = 0;
+    for (int attempt = 0; attempt < 50 && (port == 0 || taken.count(port)); ++attempt)
+      port = free_loopback_port();
+    BOOST_REQUIRE_MESSAGE(port != 0 && !taken.count(port), "no distinct free port");
+    taken.insert(port);
+    members.push_back(Member{"n" + std::to_string(i), port,
+                             scratch().file("data-n" + std::to_string(i)), nullptr});
+  }
+  for (size_t i = 1; i <= n; ++i) {
+    auto extra = cluster_args(i);
+    extra.push_back("--bootstrap");
+    members[i - 1].node =
+        &start_node(members[i - 1].id, members[i - 1].port, members[i - 1].data_dir, extra);
+  }
+  for (size_t i = 1; i <= n; ++i)
+    BOOST_REQUIRE_MESSAGE(wait_connected(i), "member " << members[i - 1].id
+                                                       << " did not connect to all peers in 10 s:\n"
+                                                       << node(i).log());
+}
+
+std::vector<std::string> ClusterFixture::cluster_args(size_t i) const {
+  std::string peers;
+  for (size_t j = 1; j <= members.size(); ++j) {
+    if (j == i)
+      continue;
+    if (!peers.empty())
+      peers += ',';
+    if (named_peers)
+      peers += members[j - 1].id + "@";
+    peers += endpoint(j);
+  }
+  return {"--peers", peers};
+}
+
+std::vector<std::string> ClusterFixture::node_args(size_t i) const {
+  auto& m = members.at(i - 1);
+  std::vector<std::string> args{"--id", m.id, "--listen", endpoint(i), "--data-dir", m.data_dir};
+  auto extra = cluster_args(i);
+  args.insert(args.end(), extra.begin(), extra.end());
+  return args;
+}
+
+std::string ClusterFixture::endpoint(size_t i) const {
+  return "127.0.0.1:" + std::to_string(members.at(i - 1).port);
+}
+
+std::string ClusterFixture::servers(const std::vector<size_t>& which) const {
+  std::string out;
+  auto add = [&](size_t i) {
+    if (!out.empty())
+      out += ',';
+    out += endpoint(i);
+  };
+  if (which.empty())
+    for (size_t i = 1; i <= members.size(); ++i)
+      add(i);
+  for (auto i : which)
+    add(i);
+  return out;
+}
+
+Node& ClusterFixture::restart(size_t i) {
+  auto& m = members.at(i - 1);
+  BOOST_REQUIRE_MESSAGE(!m.node || !m.node->alive(), "member " << m.id << " still runs");
+  m.node = &start_node(m.id, m.port, m.data_dir, cluster_args(i));
+  return *m.node;
+}
+
+size_t ClusterFixture::connections_logged(size_t i, size_t j) {
+  const std::string line = "connected to peer " + members.at(j - 1).id + " at ";
+  auto log = node(i).log();
+  size_t count = 0;
+  for (auto pos = log.find(line); pos != std::string::npos; pos = log.find(line, pos + 1))
+    ++count;
+  return count;
+}
+
+bool ClusterFixture::wait_connected(size_t i, const std::vector<size_t>& peers, size_t times,
+                                    Millis limit) {
+  std::vector<size_t> which = peers;
+  if (which.empty())
+    for (size_t j = 1; j <= members.size(); ++j)
+      if (j != i)
+        which.push_back(j);
+  return eventually(
+      [&] {
+        for (auto j : which)
+          if (connections_logged(i, j) < times)
+            return false;
+        return true;
+      },
+      limit, 20ms);
 }
 
 } // namespace gdl_process

@@ -27,6 +27,7 @@ namespace gdl_process {
 using Millis = std::chrono::milliseconds;
 using namespace std::chrono_literals;
 
+// The binaries under test: those of this build, or of $GDL_TEST_BIN_DIR if set.
 std::string node_binary();
 std::string cli_binary();
 bool cli_available();
@@ -236,6 +237,41 @@ struct NodeFixture : Harness {
   Json stats();
   // Waits (bounded) until status shows `n` waiters.
   bool wait_for_waiters(const std::string& name, uint64_t n, Millis limit = 10000ms);
+};
+
+// A cluster on loopback: members n1..nN, each started with --listen itself
+// and --peers the others (every node gets the same member list). Members are
+// numbered from 1, like their ids.
+struct ClusterFixture : Harness {
+  struct Member {
+    std::string id;
+    uint16_t port = 0;
+    std::string data_dir;
+    Node* node = nullptr; // the newest process of this member
+  };
+  std::vector<Member> members;
+  bool named_peers = false; // --peers as ID@HOST:PORT instead of HOST:PORT
+
+  // Picks n distinct free ports, starts every member with --bootstrap (a
+  // brand-new cluster) and waits (bounded) until each one is connected to
+  // every peer.
+  void start_cluster(size_t n, bool named = false);
+  // The cluster arguments of member i: --peers ... (no --bootstrap).
+  std::vector<std::string> cluster_args(size_t i) const;
+  // The full command line of member i (without the binary).
+  std::vector<std::string> node_args(size_t i) const;
+  Node& node(size_t i) { return *members.at(i - 1).node; }
+  std::string endpoint(size_t i) const;
+  // Comma-separated endpoints of `which` (every member if empty).
+  std::string servers(const std::vector<size_t>& which = {}) const;
+  // Starts member i again on its port and data dir, WITHOUT --bootstrap.
+  Node& restart(size_t i);
+  // Times member i's newest log says "connected to peer <id of j>".
+  size_t connections_logged(size_t i, size_t j);
+  // Waits until member i logged a connection to every member in `peers`
+  // (every other member if empty) at least `times` times.
+  bool wait_connected(size_t i, const std::vector<size_t>& peers = {}, size_t times = 1,
+                      Millis limit = 10000ms);
 };
 
 } // namespace gdl_process
