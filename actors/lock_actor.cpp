@@ -487,10 +487,7 @@ void handle_release(self_ptr self, const wire::Request& req, promise_t rp) {
           ++self->state.ctx->counters->releases;
         reply_when_durable(self, [rp, ok, req_id]() mutable {
           if (ok) {
-            messages::wire_response r;
-            r.pb.set_code(wire::OK);
-            r.pb.set_request_id(req_id);
-            rp.deliver(r);
+            rp.deliver(ok_response(req_id));
           } else {
             rp.deliver(error_response(wire::NOT_HOLDER, "token is not the current grant", req_id));
           }
@@ -535,9 +532,7 @@ void handle_observe(self_ptr self, const wire::Request& req, promise_t rp) {
         }
         if (applied.result.expired_holder)
           ++self->state.ctx->counters->expiries;
-        messages::wire_response r;
-        r.pb.set_code(wire::OK);
-        r.pb.set_request_id(req.request_id());
+        auto r = ok_response(req.request_id());
         auto& res = applied.result;
         if (req.has_check()) {
           r.pb.set_current(res.observed_holder &&
@@ -570,12 +565,7 @@ void handle_cancel(self_ptr self, const wire::Request& req, promise_t rp) {
         }
         if (applied.result.expired_holder)
           ++self->state.ctx->counters->expiries;
-        reply_when_durable(self, [rp, req_id]() mutable {
-          messages::wire_response r;
-          r.pb.set_code(wire::OK);
-          r.pb.set_request_id(req_id);
-          rp.deliver(r);
-        });
+        reply_when_durable(self, [rp, req_id]() mutable { rp.deliver(ok_response(req_id)); });
       });
 }
 

@@ -17,6 +17,13 @@ inline messages::wire_response error_response(wire::Code code, std::string messa
   return r;
 }
 
+inline messages::wire_response ok_response(uint64_t request_id) {
+  messages::wire_response r;
+  r.pb.set_code(wire::OK);
+  r.pb.set_request_id(request_id);
+  return r;
+}
+
 inline messages::wire_response grant_response(const core::Result& res, uint64_t request_id) {
   messages::wire_response r;
   r.pb.set_code(wire::OK);

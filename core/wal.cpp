@@ -86,6 +86,28 @@ void sync_dir(const std::string& dir) {
     throw StorageError("cannot sync data dir " + dir + ": " + errno_text());
 }
 
+// Replaces `final_path` with `contents` so that a crash leaves either the
+// old file or the complete new one: write a temp file, sync, rename, sync
+// the directory.
+void replace_file_durably(const std::string& dir, const std::string& final_path,
+                          const std::string& tmp, std::string_view contents) {
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0)
+    throw StorageError("cannot create " + tmp + ": " + errno_text());
+  try {
+    write_all(fd, contents, tmp);
+    if (::fsync(fd) != 0)
+      throw StorageError("cannot sync " + tmp + ": " + errno_text());
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
+  ::close(fd);
+  if (::rename(tmp.c_str(), final_path.c_str()) != 0)
+    throw StorageError("cannot install " + final_path + ": " + errno_text());
+  sync_dir(dir);
+}
+
 std::string read_file(const std::string& path, bool& exists) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
@@ -155,22 +177,7 @@ std::optional<std::string> Wal::read_meta(const std::string& name) const {
 
 void Wal::write_meta(const std::string& name, const std::string& contents) {
   auto final_path = options_.dir + "/" + name;
-  auto tmp = final_path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0)
-    throw StorageError("cannot create " + tmp + ": " + errno_text());
-  try {
-    write_all(fd, contents, tmp);
-    if (::fsync(fd) != 0)
-      throw StorageError("cannot sync " + tmp + ": " + errno_text());
-  } catch (...) {
-    ::close(fd);
-    throw;
-  }
-  ::close(fd);
-  if (::rename(tmp.c_str(), final_path.c_str()) != 0)
-    throw StorageError("cannot install " + final_path + ": " + errno_text());
-  sync_dir(options_.dir);
+  replace_file_durably(options_.dir, final_path, final_path + ".tmp", contents);
 }
 
 std::string Wal::path(const char* file) const {
@@ -302,24 +309,9 @@ void Wal::compact() {
   std::string out;
   for (auto& [k, v] : latest)
     encode_record(out, k, v);
-  auto tmp = path(snapshot_tmp_file);
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0)
-    throw StorageError("cannot create " + tmp + ": " + errno_text());
-  try {
-    write_all(fd, out, tmp);
-    if (::fsync(fd) != 0)
-      throw StorageError("cannot sync " + tmp + ": " + errno_text());
-  } catch (...) {
-    ::close(fd);
-    throw;
-  }
-  ::close(fd);
-  // Crash after the rename: the old log replays over the new snapshot and
-  // yields the same newest values, so the order of these steps is safe.
-  if (::rename(tmp.c_str(), path(snapshot_file).c_str()) != 0)
-    throw StorageError("cannot install " + path(snapshot_file) + ": " + errno_text());
-  sync_dir(options_.dir);
+  // Crash after the snapshot is installed: the old log replays over the new
+  // snapshot and yields the same newest values, so this order is safe.
+  replace_file_durably(options_.dir, path(snapshot_file), path(snapshot_tmp_file), out);
   if (::ftruncate(log_fd_, 0) != 0)
     throw StorageError("cannot truncate " + path(log_file) + ": " + errno_text());
   sync_fd(log_fd_, path(log_file));

@@ -21,22 +21,30 @@ std::optional<Endpoint> parse_endpoint(std::string_view text, bool allow_any_por
   return Endpoint{std::string(host), static_cast<uint16_t>(port)};
 }
 
-std::optional<std::vector<Endpoint>> parse_endpoint_list(std::string_view text) {
-  std::vector<Endpoint> out;
+bool for_each_list_item(std::string_view text, const std::function<bool(std::string_view)>& item) {
   if (text.empty())
-    return out;
+    return true;
   size_t start = 0;
   for (;;) {
     auto comma = text.find(',', start);
-    auto item = text.substr(start, comma == std::string_view::npos ? text.npos : comma - start);
-    auto ep = parse_endpoint(item);
-    if (!ep)
-      return std::nullopt;
-    out.push_back(*ep);
+    if (!item(text.substr(start, comma == std::string_view::npos ? text.npos : comma - start)))
+      return false;
     if (comma == std::string_view::npos)
-      break;
+      return true;
     start = comma + 1;
   }
+}
+
+std::optional<std::vector<Endpoint>> parse_endpoint_list(std::string_view text) {
+  std::vector<Endpoint> out;
+  bool ok = for_each_list_item(text, [&](std::string_view part) {
+    auto ep = parse_endpoint(part);
+    if (ep)
+      out.push_back(*ep);
+    return ep.has_value();
+  });
+  if (!ok)
+    return std::nullopt;
   return out;
 }
 

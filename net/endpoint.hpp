@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -21,6 +22,10 @@ struct Endpoint {
 // "127.0.0.1:7001" -> Endpoint. Port 1-65535 (0 allowed only if
 // `allow_any_port`, meaning "let the OS pick"). nullopt on anything else.
 std::optional<Endpoint> parse_endpoint(std::string_view text, bool allow_any_port = false);
+
+// Calls `item` for every comma-separated part of `text` (none for an empty
+// text); stops and returns false as soon as `item` does.
+bool for_each_list_item(std::string_view text, const std::function<bool(std::string_view)>& item);
 
 // Comma-separated endpoints; empty items are errors. nullopt on any bad item.
 std::optional<std::vector<Endpoint>> parse_endpoint_list(std::string_view text);

@@ -23,28 +23,23 @@ std::vector<std::string> Membership::describe() const {
 
 std::optional<std::vector<Member>> parse_peer_list(std::string_view text) {
   std::vector<Member> out;
-  if (text.empty())
-    return out;
-  size_t start = 0;
-  for (;;) {
-    auto comma = text.find(',', start);
-    auto item = text.substr(start, comma == std::string_view::npos ? text.npos : comma - start);
+  bool ok = for_each_list_item(text, [&](std::string_view part) {
     Member m;
-    if (auto at = item.find('@'); at != std::string_view::npos) {
-      m.id = std::string(item.substr(0, at));
+    if (auto at = part.find('@'); at != std::string_view::npos) {
+      m.id = std::string(part.substr(0, at));
+      part = part.substr(at + 1);
       if (m.id.empty())
-        return std::nullopt;
-      item = item.substr(at + 1);
+        return false;
     }
-    auto ep = parse_endpoint(item);
+    auto ep = parse_endpoint(part);
     if (!ep)
-      return std::nullopt;
+      return false;
     m.endpoint = *ep;
     out.push_back(std::move(m));
-    if (comma == std::string_view::npos)
-      break;
-    start = comma + 1;
-  }
+    return true;
+  });
+  if (!ok)
+    return std::nullopt;
   return out;
 }
 
