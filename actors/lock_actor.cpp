@@ -311,6 +311,19 @@ void reply_no_quorum(promise_t rp, uint64_t request_id) {
                             request_id));
 }
 
+// The common first step of every client request's result: a round that was
+// not decided answers "no quorum"; a decided one counts a lease it ended.
+// Returns false when the request was answered here.
+bool decided_or_answered(self_ptr self, const Applied& applied, promise_t& rp, uint64_t req_id) {
+  if (!applied.decided) {
+    reply_no_quorum(rp, req_id);
+    return false;
+  }
+  if (applied.result.expired_holder)
+    ++self->state.ctx->counters->expiries;
+  return true;
+}
+
 void deliver_grant(self_ptr self, const Applied& applied, promise_t rp, uint64_t request_id) {
   auto res = applied.result;
   reply_when_durable(
@@ -476,12 +489,8 @@ void handle_release(self_ptr self, const wire::Request& req, promise_t rp) {
         return core::release(s, age, token, ++*runs > 1);
       },
       [=](const Applied& applied) mutable {
-        if (!applied.decided) {
-          reply_no_quorum(rp, req_id);
+        if (!decided_or_answered(self, applied, rp, req_id))
           return;
-        }
-        if (applied.result.expired_holder)
-          ++self->state.ctx->counters->expiries;
         bool ok = applied.result.outcome == core::Outcome::released;
         if (ok && was_current)
           ++self->state.ctx->counters->releases;
@@ -506,12 +515,8 @@ void handle_refresh(self_ptr self, const wire::Request& req, promise_t rp) {
         return core::refresh(s, age, token, origin, ttl);
       },
       [=](const Applied& applied) mutable {
-        if (!applied.decided) {
-          reply_no_quorum(rp, req_id);
+        if (!decided_or_answered(self, applied, rp, req_id))
           return;
-        }
-        if (applied.result.expired_holder)
-          ++self->state.ctx->counters->expiries;
         if (applied.result.outcome == core::Outcome::refreshed) {
           deliver_grant(self, applied, rp, req_id);
           return;
@@ -526,12 +531,8 @@ void handle_observe(self_ptr self, const wire::Request& req, promise_t rp) {
   propose(
       self, [](core::LockState& s, core::WitnessAge age) { return core::observe(s, age); },
       [=](const Applied& applied) mutable {
-        if (!applied.decided) {
-          reply_no_quorum(rp, req.request_id());
+        if (!decided_or_answered(self, applied, rp, req.request_id()))
           return;
-        }
-        if (applied.result.expired_holder)
-          ++self->state.ctx->counters->expiries;
         auto r = ok_response(req.request_id());
         auto& res = applied.result;
         if (req.has_check()) {
@@ -559,12 +560,8 @@ void handle_cancel(self_ptr self, const wire::Request& req, promise_t rp) {
       self,
       [owner](core::LockState& s, core::WitnessAge age) { return core::cancel(s, age, owner); },
       [=](const Applied& applied) mutable {
-        if (!applied.decided) {
-          reply_no_quorum(rp, req_id);
+        if (!decided_or_answered(self, applied, rp, req_id))
           return;
-        }
-        if (applied.result.expired_holder)
-          ++self->state.ctx->counters->expiries;
         reply_when_durable(self, [rp, req_id]() mutable { rp.deliver(ok_response(req_id)); });
       });
 }
