@@ -12,12 +12,6 @@ using namespace gdl_process;
 
 namespace {
 
-uint64_t uint_field(const Json& j, const std::string& key) {
-  auto v = json_uint(j, key);
-  BOOST_REQUIRE_MESSAGE(v, "missing or non-integer JSON field '" << key << "'");
-  return *v;
-}
-
 std::string str(uint64_t v) {
   return std::to_string(v);
 }

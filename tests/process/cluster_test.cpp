@@ -20,16 +20,6 @@ int64_t now_ns() {
       .count();
 }
 
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
-
-uint64_t uint_field(const Json& j, const std::string& key) {
-  auto v = json_uint(j, key);
-  BOOST_REQUIRE_MESSAGE(v, "missing or non-integer JSON field '" << key << "'");
-  return *v;
-}
-
 // `try` through `servers`; must be granted. Returns the token.
 uint64_t grant(Harness& h, const std::string& servers, const std::string& name,
                const std::string& owner, const std::string& ttl = "30s") {

@@ -663,6 +663,16 @@ std::optional<Json> parse_json(std::string_view text) {
   return v;
 }
 
+uint64_t uint_field(const Json& object, const std::string& key) {
+  auto v = json_uint(object, key);
+  BOOST_REQUIRE_MESSAGE(v, "missing or non-integer JSON field '" << key << "'");
+  return *v;
+}
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
 std::optional<uint64_t> json_uint(const Json& object, const std::string& key) {
   const Json* v = object.get(key);
   if (!v || (v->type != Json::Type::number && v->type != Json::Type::string))

@@ -142,6 +142,9 @@ std::optional<Json> parse_json(std::string_view text);
 // An unsigned integer member: a JSON number or a string of digits (proto3 JSON
 // renders uint64 as strings). nullopt if absent or anything else.
 std::optional<uint64_t> json_uint(const Json& object, const std::string& key);
+// The field as an integer; fails the test (REQUIRE) when missing.
+uint64_t uint_field(const Json& object, const std::string& key);
+bool contains(const std::string& text, const std::string& part);
 std::optional<bool> json_bool(const Json& object, const std::string& key);
 std::optional<std::string> json_string(const Json& object, const std::string& key);
 

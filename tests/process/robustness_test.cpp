@@ -13,12 +13,6 @@ using namespace gdl_process;
 
 namespace {
 
-uint64_t uint_field(const Json& j, const std::string& key) {
-  auto v = json_uint(j, key);
-  BOOST_REQUIRE_MESSAGE(v, "missing or non-integer JSON field '" << key << "'");
-  return *v;
-}
-
 std::string random_bytes(size_t n, uint32_t seed) {
   std::mt19937 rng(seed);
   std::string bytes(n, '\0');

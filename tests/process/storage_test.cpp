@@ -10,16 +10,6 @@ using namespace gdl_process;
 
 namespace {
 
-uint64_t uint_field(const Json& j, const std::string& key) {
-  auto v = json_uint(j, key);
-  BOOST_REQUIRE_MESSAGE(v, "missing or non-integer JSON field '" << key << "'");
-  return *v;
-}
-
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
-
 // Fills a data dir with a few records, then stops the node cleanly.
 void populate(NodeFixture& f) {
   for (int i = 0; i < 6; ++i) {
