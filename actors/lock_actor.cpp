@@ -297,9 +297,11 @@ bool quiescent(self_ptr self) {
          !st.in_flight && st.changes.empty();
 }
 
-void count(self_ptr self, const Applied& applied, uint64_t fence_before) {
+// Counted from the decided result itself: the local copy of the lock may
+// be behind the cluster's.
+void count(self_ptr self, const Applied& applied) {
   auto& c = *self->state.ctx->counters;
-  if (applied.result.outcome == core::Outcome::granted && applied.result.token > fence_before)
+  if (applied.result.new_grant)
     ++c.grants;
   if (applied.result.expired_holder)
     ++c.expiries;
@@ -345,13 +347,12 @@ void serve_reservation(self_ptr self) {
   it->claiming = true;
   auto id = it->id;
   auto args = acquire_args(it->request);
-  auto fence_before = v.fence;
   propose(
       self,
       [args](core::LockState& s, core::WitnessAge age) { return core::acquire(s, age, args); },
       [=](const Applied& applied) {
         auto& st = self->state;
-        count(self, applied, fence_before);
+        count(self, applied);
         auto p = std::find_if(st.parked.begin(), st.parked.end(),
                               [id](const ParkedAcquire& x) { return x.id == id; });
         if (p == st.parked.end())
@@ -443,7 +444,6 @@ void park(self_ptr self, wire::Request req, promise_t rp, const caf::strong_acto
 void handle_acquire(self_ptr self, wire::Request req, promise_t rp,
                     const caf::strong_actor_ptr& sender) {
   auto args = acquire_args(req);
-  auto fence_before = value(self).fence;
   propose(
       self,
       [args](core::LockState& s, core::WitnessAge age) { return core::acquire(s, age, args); },
@@ -453,7 +453,7 @@ void handle_acquire(self_ptr self, wire::Request req, promise_t rp,
           reply_no_quorum(rp, req_id);
           return;
         }
-        count(self, applied, fence_before);
+        count(self, applied);
         switch (applied.result.outcome) {
         case core::Outcome::granted:
           deliver_grant(self, applied, rp, req_id);

@@ -103,6 +103,7 @@ Result acquire(LockState& s, WitnessAge age, const AcquireArgs& a) {
     t.bump();
     auto g = granted(*s.holder);
     g.expired_holder = r.expired_holder;
+    g.new_grant = true;
     return g;
   }
   if (auto i = queue_index(s, a.owner)) {

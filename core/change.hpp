@@ -44,6 +44,7 @@ struct Result {
   uint64_t waiters = 0;
   uint64_t fence = 0;
   bool expired_holder = false; // this change dropped a lapsed lease (stats)
+  bool new_grant = false;      // this change issued a new token (stats)
 };
 
 struct AcquireArgs {
