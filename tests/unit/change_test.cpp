@@ -1028,3 +1028,21 @@ BOOST_AUTO_TEST_CASE(retried_release_finds_its_own_effect) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(grant_accounting)
+
+// Only a change that issues a new token reports a new grant; the holder's
+// re-acquire and an exact retry do not (the node's grant counter uses it).
+BOOST_AUTO_TEST_CASE(only_new_tokens_are_new_grants) {
+  using namespace godistlock::core;
+  LockState s;
+  AcquireArgs first{"a", LeaseOrigin{"c1", 1, 0}, 1000, false};
+  AcquireArgs again{"a", LeaseOrigin{"c1", 2, 0}, 1000, false};
+  BOOST_TEST(acquire(s, std::nullopt, first).new_grant);
+  BOOST_TEST(!acquire(s, std::nullopt, first).new_grant);
+  BOOST_TEST(!acquire(s, std::nullopt, again).new_grant);
+  BOOST_TEST(release(s, std::nullopt, 1).outcome == Outcome::released);
+  BOOST_TEST(acquire(s, std::nullopt, again).new_grant);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
