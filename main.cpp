@@ -46,9 +46,19 @@ int main(int argc, char** argv) {
                                 << node.port() << " (data dir " << cli.node.data_dir << ", "
                                 << node.replayed_locks() << " locks replayed, durability "
                                 << (cli.node.fsync ? "fsync" : "none") << ", cluster of "
-                                << cli.node.peers.size() + 1 << ")");
+                                << cli.node.peers.size() + 1
+                                << (node.joining_at_start() ? ", catching up before voting" : "")
+                                << ")");
+    // A node that must stop on its own wakes the wait below like a signal.
+    auto main_thread = pthread_self();
+    node.on_fatal([main_thread] { pthread_kill(main_thread, SIGTERM); });
     int signal = 0;
     sigwait(&stop_signals, &signal);
+    if (auto reason = node.fatal_reason(); !reason.empty()) {
+      node.stop();
+      GDL_ERROR("stopped: " << reason);
+      return 1;
+    }
     GDL_INFO("signal " << signal << ": draining");
     node.drain(std::chrono::seconds(5));
     node.stop();

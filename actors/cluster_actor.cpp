@@ -127,6 +127,21 @@ cluster_actor::behavior_type cluster_actor_impl(cluster_actor::stateful_pointer<
                   });
         }
       },
+      [=](atoms::rejoin, node_actor& node, messages::wire_peer_request& req) {
+        auto& peers = self->state.peers;
+        for (uint32_t n = 1; n <= peers.size(); ++n) {
+          if (!peers[n - 1].handle)
+            continue;
+          self->request(*peers[n - 1].handle, self->state.ctx->round_timeout * 5, req)
+              .then(
+                  [=](messages::wire_peer_response& r) {
+                    self->send(node, atoms::rejoin::value, n, std::move(r));
+                  },
+                  [](caf::error&) {
+                    // Asked again on the node's next rejoin tick.
+                  });
+        }
+      },
       [=](atoms::reconnect, uint32_t n) {
         if (n >= 1 && n <= self->state.peers.size())
           connect(self, n);

@@ -40,6 +40,10 @@ bool alone(self_ptr self) {
   return self->state.ctx->membership.peers.empty();
 }
 
+core::Voter self_voter_id(self_ptr self) {
+  return core::Voter{self->state.ctx->node_id, self->state.ctx->incarnation};
+}
+
 void maybe_rest_later(self_ptr self);
 void settle_after(self_ptr self);
 void start_next_round(self_ptr self);
@@ -107,6 +111,13 @@ void finish_round(self_ptr self, bool decided) {
   if (decided && flight.round.phase() == core::Round::Phase::decided &&
       !flight.round.decided_without_accept())
     st.ballots.observe(flight.round.next_promise()); // our acceptors promised it
+  if (decided && flight.pending.catch_up) {
+    // The value a majority of the peers now holds at a ballot above all
+    // they had seen: from here on this node votes on the lock with it.
+    auto& r = flight.round;
+    st.acceptor = core::Acceptor(core::AcceptorRecord{r.ballot(), r.ballot(), r.proposal()},
+                                 core::Clock::now());
+  }
   Applied applied{flight.round.result(), decided};
   flight.pending.done(applied);
   settle_after(self);
@@ -158,19 +169,31 @@ void on_promise(self_ptr self, uint64_t round_id, uint32_t voter, const core::Pr
   if (phase != core::Round::Phase::accepting)
     return;
   // Quorum of promises: our own accept first (counted once it is on disk),
-  // then the peers'.
-  auto accepted = st.acceptor.accept(round.ballot(), round.proposal(), round.next_promise(),
-                                     core::Clock::now());
-  if (!accepted.ok) {
-    retry_after_conflict(self, accepted.conflict);
-    return;
+  // then the peers'. A catching-up node does not vote.
+  bool catch_up = st.in_flight->pending.catch_up;
+  core::Accepted accepted;
+  if (!catch_up) {
+    if (!st.ctx->incarnations->admit(round.promise_set(), round.ballot().counter)) {
+      // A promise we counted came from a node that has since lost its data.
+      retry_after_conflict(self, core::Ballot{});
+      return;
+    }
+    accepted = st.acceptor.accept(round.ballot(), round.proposal(), round.next_promise(),
+                                  core::Clock::now());
+    if (!accepted.ok) {
+      retry_after_conflict(self, accepted.conflict);
+      return;
+    }
   }
   auto req = peer_request(self);
   auto& acc = *req.mutable_accept();
   messages::to_proto(round.ballot(), *acc.mutable_ballot());
   messages::to_proto(round.proposal(), *acc.mutable_value());
   messages::to_proto(round.next_promise(), *acc.mutable_next_promise());
+  messages::to_proto(round.promise_set(), *acc.mutable_promise_set());
   broadcast(self, round_id, std::move(req));
+  if (catch_up)
+    return;
   persist(self, true, [=] { on_accepted(self, round_id, self_voter, accepted); });
   // Our acceptor changed: serve parked waiters that the new value favours.
   settle_after(self);
@@ -184,8 +207,17 @@ void run_round(self_ptr self) {
   // mean waiting for a node that is down. The retry goes above the refusing
   // ballot, and every change finds its own earlier effect if a failed round
   // was chosen after all (core/change.hpp).
-  flight.round = core::Round(ballot, st.ctx->quorum, flight.pending.change);
   auto id = flight.id;
+  if (flight.pending.catch_up) {
+    // We forgot what we promised: only the peers' promises count.
+    flight.round = core::Round(ballot, st.ctx->quorum, flight.pending.change, 0, true);
+    auto req = peer_request(self);
+    messages::to_proto(ballot, *req.mutable_prepare()->mutable_ballot());
+    broadcast(self, id, std::move(req));
+    self->delayed_send(self, st.ctx->round_timeout, atoms::round_timeout::value, id);
+    return;
+  }
+  flight.round = core::Round(ballot, st.ctx->quorum, flight.pending.change);
   auto promise = st.acceptor.prepare(ballot, core::Clock::now());
   if (!promise.ok) {
     // Our own acceptor promised higher (to a peer): go above it at once.
@@ -197,6 +229,8 @@ void run_round(self_ptr self) {
     run_round(self);
     return;
   }
+  promise.voter = self_voter_id(self);
+  st.ctx->incarnations->note(ballot.counter);
   auto req = peer_request(self);
   messages::to_proto(ballot, *req.mutable_prepare()->mutable_ballot());
   broadcast(self, id, std::move(req));
@@ -239,6 +273,7 @@ core::Promise promise_from(const wire::PeerResponse& r) {
   p.accepted = messages::from_proto(r.accepted());
   p.value = messages::from_proto(r.value());
   p.age_ms = r.age_ms();
+  p.voter = core::Voter{r.from_id(), r.incarnation()};
   return p;
 }
 
@@ -256,13 +291,20 @@ caf::result<messages::wire_peer_response> serve_peer(self_ptr self, const wire::
     messages::to_proto(p.accepted, *out.pb.mutable_accepted());
     messages::to_proto(p.value, *out.pb.mutable_value());
     out.pb.set_age_ms(p.age_ms);
+    out.pb.set_incarnation(st.ctx->incarnation);
+    if (p.ok)
+      st.ctx->incarnations->note(req.prepare().ballot().counter());
     changed = p.ok;
   } else if (req.has_accept()) {
     out.pb.set_phase(wire::PHASE_ACCEPT);
     auto& acc = req.accept();
-    auto a =
-        st.acceptor.accept(messages::from_proto(acc.ballot()), messages::from_proto(acc.value()),
-                           messages::from_proto(acc.next_promise()), now);
+    core::Accepted a;
+    // Refused like a lost vote when the round counted a promise of a node
+    // that has since come back without its data (notes 4.3).
+    if (st.ctx->incarnations->admit(messages::from_proto(acc.promise_set()),
+                                    acc.ballot().counter()))
+      a = st.acceptor.accept(messages::from_proto(acc.ballot()), messages::from_proto(acc.value()),
+                             messages::from_proto(acc.next_promise()), now);
     out.pb.set_ok(a.ok);
     messages::to_proto(a.conflict, *out.pb.mutable_conflict());
     changed = a.ok;
@@ -729,6 +771,25 @@ lock_actor::behavior_type lock_actor_impl(lock_actor::stateful_pointer<lock_stat
         st.parked.clear();
         auto rp = self->make_response_promise<atoms::done>();
         reply_when_durable(self, [rp]() mutable { rp.deliver(atoms::done::value); });
+        return rp;
+      },
+      [=](atoms::rejoin, uint64_t floor) -> caf::result<bool> {
+        auto& st = self->state;
+        ++st.handled;
+        ++st.activity;
+        st.ballots.observe(core::Ballot{floor, 0, 0});
+        auto rp = self->make_response_promise<bool>();
+        st.changes.push_back(PendingChange{
+            [](core::LockState& s, core::WitnessAge age) { return core::unchanged(s, age); },
+            [=](const Applied& applied) mutable {
+              if (!applied.decided) {
+                rp.deliver(false);
+                return;
+              }
+              persist(self, true, [rp]() mutable { rp.deliver(true); });
+            },
+            true});
+        start_next_round(self);
         return rp;
       },
   };

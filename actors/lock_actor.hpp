@@ -36,6 +36,9 @@ struct Applied {
 struct PendingChange {
   core::Change change;
   std::function<void(const Applied&)> done;
+  // A rejoining node's catch-up: only the peers vote, the value is always
+  // rewritten, and the decided value is installed here (notes 4.3).
+  bool catch_up = false;
 };
 
 struct RoundInFlight {

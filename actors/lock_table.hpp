@@ -30,6 +30,10 @@ public:
   // Removes and returns the lock's record, if it rests here.
   std::optional<Taken> take(const std::string& name);
   size_t size() const { return entries_.size(); }
+  template <class F> void for_each_name(F&& f) const {
+    for (auto& b : entries_)
+      f(b.name());
+  }
 
 private:
   // One heap block: u32 name size, u32 record size, i64 epoch_seen_ns,

@@ -9,6 +9,7 @@
 
 #include <caf/io/middleman.hpp>
 
+#include <algorithm>
 #include <random>
 #include <stdexcept>
 
@@ -32,12 +33,6 @@ Node::Node(caf::actor_system& sys, const NodeOptions& options) : sys_(sys) {
 
   // Replay: the newest record per lock wins. Every epoch restarts its timer
   // at boot, which can only delay an expiry, never hasten it.
-  if (!options.peers.empty() && !options.bootstrap && !core::Wal::holds_data(options.data_dir))
-    throw core::StorageError(
-        "data dir " + options.data_dir +
-        " holds no data, and this node is in a cluster. A node that lost its data must not vote "
-        "with an empty state (it could grant a lock twice). For a brand-new cluster, start every "
-        "node once with --bootstrap; to replace a lost disk, see docs/operations.md");
   std::unordered_map<std::string, std::string> newest;
   core::Wal::Options wal_options{options.data_dir, options.fsync};
   auto wal =
@@ -62,7 +57,9 @@ Node::Node(caf::actor_system& sys, const NodeOptions& options) : sys_(sys) {
   } else {
     wal->write_meta("MEMBERSHIP", membership_text);
   }
+  read_identity(*wal, options);
   LockTable table;
+  uint64_t highest_counter = 0;
   auto boot = core::Clock::now().time_since_epoch().count();
   for (auto& [name, bytes] : newest) {
     auto record = messages::decode_record(bytes);
@@ -73,8 +70,11 @@ Node::Node(caf::actor_system& sys, const NodeOptions& options) : sys_(sys) {
       ++ctx_->counters->held_locks;
     ctx_->counters->waiters +=
         static_cast<int64_t>(record->value.queue.size() + (record->value.reserved ? 1 : 0));
+    highest_counter =
+        std::max({highest_counter, record->promised.counter, record->accepted.counter});
     table.put(name, *record, boot);
   }
+  ctx_->incarnations->note(highest_counter);
   replayed_locks_ = table.size();
   newest.clear();
 
@@ -97,6 +97,64 @@ Node::Node(caf::actor_system& sys, const NodeOptions& options) : sys_(sys) {
                              sys.render(port.error()));
   }
   port_ = *port;
+}
+
+// Who this node is across restarts (its incarnation, the incarnations it
+// knows of its peers) and whether it must catch up before voting.
+void Node::read_identity(core::Wal& wal, const NodeOptions& options) {
+  ctx_->bootstrap = options.bootstrap;
+  ctx_->accept_data_loss = options.accept_data_loss;
+  if (auto floor = wal.read_meta("FENCE_FLOOR")) {
+    try {
+      ctx_->fence_floor->store(std::stoull(*floor));
+    } catch (const std::exception&) {
+      throw core::StorageError("data dir " + options.data_dir + ": FENCE_FLOOR is damaged");
+    }
+  }
+  if (auto known = wal.read_meta("INCARNATIONS")) {
+    auto parsed = core::IncarnationBook::parse(*known);
+    if (!parsed)
+      throw core::StorageError("data dir " + options.data_dir + ": INCARNATIONS is damaged");
+    ctx_->incarnations->learn(*parsed);
+  }
+  auto incarnation = wal.read_meta("INCARNATION");
+  // A data dir without an incarnation is new or was lost; one with JOINING
+  // stopped during its catch-up. Either may have forgotten promises: the
+  // node comes back as a new incarnation and catches up before it votes
+  // (docs/protocol.md). A member that simply never saw a lock has an
+  // incarnation and no records: it promised nothing, and votes at once.
+  ctx_->joining = !options.peers.empty() && (!incarnation || wal.read_meta("JOINING"));
+  if (ctx_->joining) {
+    wal.write_meta("JOINING", "catching up after a lost data dir; do not remove\n");
+    incarnation.reset();
+  }
+  if (incarnation) {
+    try {
+      ctx_->incarnation = std::stoull(*incarnation);
+    } catch (const std::exception&) {
+      throw core::StorageError("data dir " + options.data_dir + ": INCARNATION is damaged");
+    }
+    return;
+  }
+  std::random_device rd;
+  ctx_->incarnation = (uint64_t{rd()} << 32) | rd();
+  wal.write_meta("INCARNATION", std::to_string(ctx_->incarnation) + "\n");
+}
+
+void Node::on_fatal(std::function<void()> notify) {
+  bool already = false;
+  {
+    std::lock_guard<std::mutex> guard(ctx_->fatal->mutex);
+    ctx_->fatal->notify = notify;
+    already = !ctx_->fatal->reason.empty();
+  }
+  if (already && notify)
+    notify();
+}
+
+std::string Node::fatal_reason() const {
+  std::lock_guard<std::mutex> guard(ctx_->fatal->mutex);
+  return ctx_->fatal->reason;
 }
 
 Node::~Node() {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "actors/node_context.hpp"
+#include "core/wal.hpp"
 #include "messages/interfaces.hpp"
 #include "net/endpoint.hpp"
 #include "net/membership.hpp"
@@ -11,6 +12,7 @@
 #include <caf/all.hpp>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -21,9 +23,12 @@ struct NodeOptions {
   std::string id;
   net::Endpoint listen;
   std::vector<net::Member> peers;
-  // Allow an empty data dir in a cluster: only for a brand-new cluster. A
-  // node that lost its data must not vote with an empty state.
+  // A brand-new cluster: nodes may start voting with no data when no member
+  // holds any. Without it, such a node waits for an operator.
   bool bootstrap = false;
+  // After a majority of the members lost their data: vote anyway, with
+  // fresh locks' tokens above a floor (docs/operations.md). Never routine.
+  bool accept_data_loss = false;
   std::string data_dir;
   bool fsync = true;
   std::chrono::milliseconds idle_retire{3000};
@@ -43,6 +48,12 @@ public:
   const node_actor& handle() const { return node_; }
   size_t replayed_locks() const { return replayed_locks_; }
   const std::vector<std::string>& warnings() const { return warnings_; }
+  // Catching up after a lost data dir (not voting yet)?
+  bool joining_at_start() const { return ctx_->joining; }
+  // Called (on an actor thread) when the node must stop on its own; see
+  // fatal_reason(). Set before anything can go wrong: right after start.
+  void on_fatal(std::function<void()> notify);
+  std::string fatal_reason() const;
 
   // Stops taking requests, answers waiters "shutting down" and returns once
   // everything acknowledged is on disk (or `timeout` passed).
@@ -51,6 +62,8 @@ public:
   void stop();
 
 private:
+  void read_identity(core::Wal& wal, const NodeOptions& options);
+
   caf::actor_system& sys_;
   std::shared_ptr<NodeContext> ctx_;
   node_actor node_;

@@ -1,5 +1,6 @@
 #include "actors/node_actor.hpp"
 
+#include "actors/rejoin.hpp"
 #include "actors/responses.hpp"
 #include "core/limits.hpp"
 #include "messages/codec.hpp"
@@ -39,14 +40,18 @@ wire_response stats_response(self_ptr self, uint64_t request_id) {
   s.set_draining(st.draining);
   s.set_wal_commits(c.wal_commits);
   s.set_wal_records(c.wal_records);
+  s.set_recovering(st.rejoin.has_value());
   return r;
 }
+
+} // namespace
 
 node_state::Live& live_actor(self_ptr self, const std::string& name) {
   auto& st = self->state;
   if (auto it = st.live.find(name); it != st.live.end())
     return it->second;
   core::AcceptorRecord record;
+  record.value.fence = st.ctx->fence_floor->load();
   core::Instant epoch_seen = core::Clock::now();
   if (auto resting = st.table.take(name)) {
     record = std::move(resting->record);
@@ -57,14 +62,14 @@ node_state::Live& live_actor(self_ptr self, const std::string& name) {
   return st.live.emplace(name, node_state::Live{std::move(handle), 0}).first->second;
 }
 
-} // namespace
-
 node_actor::behavior_type node_actor_impl(node_actor::stateful_pointer<node_state> self,
                                           std::shared_ptr<const NodeContext> ctx,
                                           std::shared_ptr<LockTable> table) {
   self->state.ctx = std::move(ctx);
   self->state.table = std::move(*table);
   self->state.started = core::Clock::now();
+  if (self->state.ctx->joining)
+    start_rejoin(self);
   return {
       [=](messages::wire_request& msg) -> caf::result<wire_response> {
         auto& st = self->state;
@@ -73,6 +78,10 @@ node_actor::behavior_type node_actor_impl(node_actor::stateful_pointer<node_stat
           return error_response(wire::INVALID_ARGUMENT, error, req.request_id());
         if (req.has_stats())
           return stats_response(self, req.request_id());
+        if (st.rejoin)
+          return error_response(wire::RECOVERING,
+                                "node is catching up after losing its data; use another node",
+                                req.request_id());
         if (st.draining)
           return error_response(wire::SHUTTING_DOWN, "node is shutting down; use another node",
                                 req.request_id());
@@ -92,9 +101,16 @@ node_actor::behavior_type node_actor_impl(node_actor::stateful_pointer<node_stat
         }
         if (req.has_hello())
           return out;
-        if (req.from_id().empty() || req.from_id() == st.ctx->node_id ||
-            !core::check_name(req.lock()).empty() || (!req.has_prepare() && !req.has_accept())) {
+        bool foreign = !req.from_id().empty() && req.from_id() != st.ctx->node_id;
+        if (foreign && req.has_rejoin())
+          return serve_rejoin(self, req);
+        if (!foreign || !core::check_name(req.lock()).empty() ||
+            (!req.has_prepare() && !req.has_accept())) {
           out.pb.set_refused(wire::NOT_READY);
+          return out;
+        }
+        if (st.rejoin) {
+          out.pb.set_refused(wire::CATCHING_UP);
           return out;
         }
         auto& live = live_actor(self, req.lock());
@@ -113,6 +129,11 @@ node_actor::behavior_type node_actor_impl(node_actor::stateful_pointer<node_stat
         st.table.put_encoded(name, record, epoch_seen_ns);
         return true;
       },
+      [=](atoms::rejoin, uint32_t peer, messages::wire_peer_response& answer) {
+        if (sender_is_local(self))
+          on_rejoin_answer(self, peer, answer.pb);
+      },
+      [=](atoms::rejoin_tick) { on_rejoin_tick(self); },
       [=](atoms::drain) -> caf::result<atoms::done> {
         auto& st = self->state;
         // Checked before making the promise: the promise takes over the sender.

@@ -6,9 +6,12 @@
 #include "actors/lock_actor.hpp"
 #include "actors/lock_table.hpp"
 #include "actors/node_context.hpp"
+#include "core/rejoin.hpp"
 #include "messages/interfaces.hpp"
 
+#include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
@@ -24,8 +27,25 @@ struct node_state {
   std::unordered_map<std::string, Live> live;
   bool draining = false;
   core::Instant started;
+  // Catching up after losing the data dir (actors/rejoin.hpp): no votes,
+  // no client requests until it is done.
+  struct Rejoin {
+    explicit Rejoin(core::RejoinPlan p) : plan(std::move(p)) {}
+    core::RejoinPlan plan;
+    std::optional<core::Instant> refused_since; // a verdict that needs an operator
+    bool catching_up = false;
+    uint64_t ballot_floor = 0;
+    std::deque<std::string> waiting; // locks not caught up yet
+    size_t in_flight = 0;
+    size_t done = 0;
+  };
+  std::optional<Rejoin> rejoin;
   static inline const char* name = "godistlock.node";
 };
+
+// The lock's actor, spawned (from the lock table, or empty) if needed.
+node_state::Live& live_actor(node_actor::stateful_pointer<node_state> self,
+                             const std::string& name);
 
 node_actor::behavior_type node_actor_impl(node_actor::stateful_pointer<node_state> self,
                                           std::shared_ptr<const NodeContext> ctx,

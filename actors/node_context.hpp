@@ -1,13 +1,16 @@
 // What every actor of one node shares: identity, tuning and counters.
 #pragma once
 
+#include "core/incarnation.hpp"
 #include "messages/interfaces.hpp"
 #include "net/membership.hpp"
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -24,8 +27,27 @@ struct NodeCounters {
   std::atomic<uint64_t> wal_records{0};
 };
 
+// What a node does when it must stop on its own (a majority of the cluster
+// lost its data): main() exits 1; tests read `reason`.
+struct FatalStop {
+  std::mutex mutex;
+  std::string reason;
+  std::function<void()> notify;
+};
+
 struct NodeContext {
-  std::string node_id;              // --id
+  std::string node_id; // --id
+  // Random when the data dir is created; a node that lost its data comes
+  // back as a new incarnation (docs/protocol.md, "Losing a data dir").
+  uint64_t incarnation = 0;
+  std::shared_ptr<core::IncarnationBook> incarnations = std::make_shared<core::IncarnationBook>();
+  // The fence a lock without any record starts from: 0, or after a majority
+  // lost its data (--accept-data-loss), a floor above every earlier token.
+  std::shared_ptr<std::atomic<uint64_t>> fence_floor = std::make_shared<std::atomic<uint64_t>>(0);
+  bool joining = false;          // lost its data: catch up before voting
+  bool bootstrap = false;        // --bootstrap: a brand-new cluster may start empty
+  bool accept_data_loss = false; // --accept-data-loss
+  std::shared_ptr<FatalStop> fatal = std::make_shared<FatalStop>();
   uint32_t node_index = 1;          // this node's ballot tag (a hash of its id)
   uint64_t boot_nonce = 0;          // random per process start: fresh ballots
   std::vector<std::string> members; // every member, this one first

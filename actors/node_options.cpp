@@ -6,11 +6,12 @@ namespace godistlock::actors {
 
 const char* const node_usage =
     "usage: godistlock-node --id ID --listen HOST:PORT --data-dir DIR\n"
-    "                       [--peers [ID@]HOST:PORT,...] [--bootstrap]\n"
+    "                       [--peers [ID@]HOST:PORT,...] [--bootstrap] [--accept-data-loss]\n"
     "                       [--durability fsync|none] [--log-level error|warn|info|debug]\n"
     "                       [--idle-retire DUR]\n"
     "  --peers      the other members of the cluster (every node gets the same list)\n"
-    "  --bootstrap  allow an empty data dir in a cluster: for a brand-new cluster only\n";
+    "  --bootstrap  a brand-new cluster: start with no data when no member holds any\n"
+    "  --accept-data-loss  after a majority lost its data: vote anyway (see docs/operations.md)\n";
 
 std::string parse_node_command_line(const std::vector<std::string>& args, NodeCommandLine& out) {
   bool have_listen = false;
@@ -22,6 +23,10 @@ std::string parse_node_command_line(const std::vector<std::string>& args, NodeCo
     }
     if (flag == "--bootstrap") {
       out.node.bootstrap = true;
+      continue;
+    }
+    if (flag == "--accept-data-loss") {
+      out.node.accept_data_loss = true;
       continue;
     }
     if (i + 1 >= args.size())

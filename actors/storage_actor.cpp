@@ -58,6 +58,22 @@ storage_actor::behavior_type storage_actor_impl(storage_actor::stateful_pointer<
         return st.waiting.back();
       },
       [=](atoms::flush) { flush(self); },
+      [=](atoms::put_meta, const std::string& name, const std::string& contents) {
+        try {
+          self->state.wal->write_meta(name, contents);
+        } catch (const std::exception& e) {
+          die(e);
+        }
+        return atoms::done::value;
+      },
+      [=](atoms::drop_meta, const std::string& name) {
+        try {
+          self->state.wal->remove_meta(name);
+        } catch (const std::exception& e) {
+          die(e);
+        }
+        return atoms::done::value;
+      },
   };
 }
 

@@ -343,7 +343,7 @@ int stats_command(Client& client, const CliCommand& cmd, std::ostream& out, std:
         << ",\"cluster_size\":" << s.cluster_size() << ",\"members\":["
         << join(s.members(), ",", json_string) << "],\"draining\":" << json_bool(s.draining())
         << ",\"wal_commits\":" << s.wal_commits() << ",\"wal_records\":" << s.wal_records()
-        << "}\n";
+        << ",\"recovering\":" << json_bool(s.recovering()) << "}\n";
     return exit_ok;
   }
   out << "server: " << reply.server << "\n"
@@ -360,7 +360,8 @@ int stats_command(Client& client, const CliCommand& cmd, std::ostream& out, std:
       << "members: " << join(s.members(), ",", as_is) << "\n"
       << "draining: " << json_bool(s.draining()) << "\n"
       << "wal_commits: " << s.wal_commits() << "\n"
-      << "wal_records: " << s.wal_records() << "\n";
+      << "wal_records: " << s.wal_records() << "\n"
+      << "recovering: " << json_bool(s.recovering()) << "\n";
   return exit_ok;
 }
 
@@ -382,9 +383,12 @@ int cluster_command(Client& client, std::ostream& out, std::ostream& err) {
     }
     auto& s = reply.stats;
     cluster_size = std::max(cluster_size, s.cluster_size());
-    if (!s.draining())
+    if (!s.draining() && !s.recovering())
       serving_nodes.insert(s.node_id());
-    out << " reachable, node " << s.node_id() << ", " << (s.draining() ? "draining" : "serving")
+    out << " reachable, node " << s.node_id() << ", "
+        << (s.draining()     ? "draining"
+            : s.recovering() ? "catching up (not voting)"
+                             : "serving")
         << "\n";
   }
   if (cluster_size == 0) // nobody answered: assume the list is the whole cluster

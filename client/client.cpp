@@ -47,6 +47,7 @@ Status status_of(wire::Code code) {
     return Status::invalid_argument;
   case wire::NO_QUORUM:
   case wire::SHUTTING_DOWN:
+  case wire::RECOVERING:
     return Status::unavailable;
   default:
     return Status::internal;
@@ -194,6 +195,10 @@ struct Client::Impl {
       // on the minority side of a partition): another server may do better.
       if (ex.response.code() == wire::SHUTTING_DOWN) {
         ex.error = options.servers[i].to_string() + ": shutting down";
+        continue;
+      }
+      if (ex.response.code() == wire::RECOVERING) {
+        ex.error = options.servers[i].to_string() + ": catching up after losing its data";
         continue;
       }
       if (ex.response.code() == wire::NO_QUORUM) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "core/ballot.hpp"
+#include "core/incarnation.hpp"
 #include "core/lock_state.hpp"
 #include "core/time.hpp"
 
@@ -26,6 +27,7 @@ struct Promise {
   Ballot accepted;
   LockState value;
   uint64_t age_ms = 0; // how long this acceptor has known value.epoch
+  Voter voter;         // who promised, in which incarnation (filled by the caller)
 };
 
 struct Accepted {

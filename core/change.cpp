@@ -199,6 +199,13 @@ Result observe(LockState& s, WitnessAge age) {
   return handoff(s, age);
 }
 
+Result unchanged(LockState& s, WitnessAge) {
+  Result r;
+  r.outcome = Outcome::observed;
+  r.fence = s.fence;
+  return r;
+}
+
 std::optional<uint64_t> handoff_due_ms(const LockState& s) {
   if (s.reserved)
     return reserve_ms;

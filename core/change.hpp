@@ -72,6 +72,8 @@ Result cancel(LockState& s, WitnessAge age, const std::string& owner);
 Result handoff(LockState& s, WitnessAge age);
 // Status and token checks; applies due expiries like every change.
 Result observe(LockState& s, WitnessAge age);
+// x -> x: rewrites the value as it is (a rejoining node's catch-up).
+Result unchanged(LockState& s, WitnessAge age);
 
 // When the next timer-driven handoff is due, measured from the epoch's
 // birth; nullopt when no handoff can become due (nobody waits).

@@ -28,9 +28,13 @@ Round::Phase Round::on_promise(uint32_t from, const Promise& p) {
   if (promised_by_.size() < quorum_)
     return phase_;
   // Highest accepted ballot wins: it descends from every chosen value.
+  // Among never-written registers (ballot zero) the highest fence wins: a
+  // node restarted after a majority lost its data starts fresh locks above
+  // a fence floor (docs/operations.md).
   const Promise* best = &promises_.front();
   for (auto& q : promises_) {
-    if (q.accepted > best->accepted)
+    if (q.accepted > best->accepted ||
+        (q.accepted.is_zero() && best->accepted.is_zero() && q.value.fence > best->value.fence))
       best = &q;
     if (q.accepted != promises_.front().accepted || q.value != promises_.front().value)
       all_same_ = false;
@@ -45,11 +49,13 @@ Round::Phase Round::on_promise(uint32_t from, const Promise& p) {
   result_ = change_(proposal_, age);
   if (proposal_.epoch.number != current.epoch.number)
     proposal_.epoch.origin = ballot_;
-  if (proposal_ == current && all_same_) {
+  if (proposal_ == current && all_same_ && !must_accept_) {
     read_only_ = true;
     phase_ = Phase::decided;
     return phase_;
   }
+  for (auto& q : promises_)
+    promise_set_.push_back(q.voter);
   promises_.clear();
   refused_by_.clear(); // the accept phase counts its own refusals
   phase_ = Phase::accepting;

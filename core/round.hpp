@@ -20,8 +20,11 @@ public:
   // so many refused that no quorum is left; without it (0), at the first
   // refusal. Failing early costs a retry, and a retried change may find its
   // own earlier effect (changes are written to be idempotent for that).
-  Round(Ballot ballot, size_t quorum, Change change, size_t voters = 0)
-      : ballot_(ballot), quorum_(quorum), voters_(voters), change_(std::move(change)) {}
+  // `must_accept`: never decide a read from the promises alone (a rejoining
+  // node's catch-up must rewrite the value at its ballot).
+  Round(Ballot ballot, size_t quorum, Change change, size_t voters = 0, bool must_accept = false)
+      : ballot_(ballot), quorum_(quorum), voters_(voters), must_accept_(must_accept),
+        change_(std::move(change)) {}
 
   // Feed one acceptor's reply to the prepare. Returns the phase afterwards;
   // on `accepting`, send accept(ballot(), proposal(), next_promise()).
@@ -39,6 +42,9 @@ public:
   // True when the change left the value as it was and every promise carried
   // the same (ballot, value): the read is then decided without an accept.
   bool decided_without_accept() const { return read_only_; }
+  // The promises the accept phase rests on; acceptors refuse the accept if
+  // one of them came from an incarnation that has since lost its data.
+  const PromiseSet& promise_set() const { return promise_set_; }
 
 private:
   // Records a refusal in the current phase; true when a quorum can no
@@ -49,6 +55,7 @@ private:
   Ballot ballot_;
   size_t quorum_;
   size_t voters_;
+  bool must_accept_;
   Change change_;
   std::set<uint32_t> refused_by_;
   Phase phase_ = Phase::preparing;
@@ -59,6 +66,7 @@ private:
   bool all_same_ = true;
   std::optional<uint64_t> witness_age_;
   std::vector<Promise> promises_;
+  PromiseSet promise_set_;
   LockState proposal_;
   Result result_;
   Ballot conflict_;

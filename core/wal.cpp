@@ -180,6 +180,13 @@ void Wal::write_meta(const std::string& name, const std::string& contents) {
   replace_file_durably(options_.dir, final_path, final_path + ".tmp", contents);
 }
 
+void Wal::remove_meta(const std::string& name) {
+  auto final_path = options_.dir + "/" + name;
+  if (::unlink(final_path.c_str()) != 0 && errno != ENOENT)
+    throw StorageError("cannot remove " + final_path + ": " + errno_text());
+  sync_dir(options_.dir);
+}
+
 std::string Wal::path(const char* file) const {
   return options_.dir + "/" + file;
 }

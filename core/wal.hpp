@@ -59,6 +59,8 @@ public:
   // written under): read it, or write it durably (temp file, sync, rename).
   std::optional<std::string> read_meta(const std::string& name) const;
   void write_meta(const std::string& name, const std::string& contents);
+  // Removes a small file written by write_meta, durably; absent is fine.
+  void remove_meta(const std::string& name);
   uint64_t log_bytes() const { return log_bytes_; }
   uint64_t commits() const { return commits_; }
   uint64_t records_committed() const { return records_committed_; }

@@ -19,5 +19,9 @@ using retry = caf::atom_constant<caf::atom("retry")>;
 using broadcast = caf::atom_constant<caf::atom("broadcast")>;
 using reconnect = caf::atom_constant<caf::atom("reconnect")>;
 using reachable = caf::atom_constant<caf::atom("reachable")>;
+using put_meta = caf::atom_constant<caf::atom("put_meta")>;
+using drop_meta = caf::atom_constant<caf::atom("drop_meta")>;
+using rejoin = caf::atom_constant<caf::atom("rejoin")>;
+using rejoin_tick = caf::atom_constant<caf::atom("rejoin_tk")>;
 
 } // namespace godistlock::atoms

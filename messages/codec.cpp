@@ -66,6 +66,22 @@ core::LockState from_proto(const wire::LockState& in) {
   return out;
 }
 
+void to_proto(const core::PromiseSet& in,
+              google::protobuf::RepeatedPtrField<wire::PromiseVoter>& out) {
+  for (auto& voter : in) {
+    auto& v = *out.Add();
+    v.set_node_id(voter.node);
+    v.set_incarnation(voter.incarnation);
+  }
+}
+
+core::PromiseSet from_proto(const google::protobuf::RepeatedPtrField<wire::PromiseVoter>& in) {
+  core::PromiseSet out;
+  for (auto& v : in)
+    out.push_back(core::Voter{v.node_id(), v.incarnation()});
+  return out;
+}
+
 std::string encode_record(const core::AcceptorRecord& record) {
   wire::AcceptorRecord pb;
   to_proto(record.promised, *pb.mutable_promised());

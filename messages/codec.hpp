@@ -16,6 +16,10 @@ core::Ballot from_proto(const wire::Ballot& in);
 void to_proto(const core::LockState& in, wire::LockState& out);
 core::LockState from_proto(const wire::LockState& in);
 
+void to_proto(const core::PromiseSet& in,
+              google::protobuf::RepeatedPtrField<wire::PromiseVoter>& out);
+core::PromiseSet from_proto(const google::protobuf::RepeatedPtrField<wire::PromiseVoter>& in);
+
 std::string encode_record(const core::AcceptorRecord& record);
 // nullopt when the bytes are not a valid record.
 std::optional<core::AcceptorRecord> decode_record(std::string_view bytes);

@@ -27,7 +27,12 @@ using node_actor = caf::typed_actor<
     caf::replies_to<atoms::retire, std::string, std::string, int64_t, uint64_t>::with<bool>,
     // Local only: stop serving clients, answer waiters "shutting down" and
     // reply once everything acknowledged is on disk.
-    caf::replies_to<atoms::drain>::with<atoms::done>>;
+    caf::replies_to<atoms::drain>::with<atoms::done>,
+    // Local only, while this node catches up after losing its data: a
+    // peer's answer to our rejoin (peer number, answer).
+    caf::reacts_to<atoms::rejoin, uint32_t, messages::wire_peer_response>,
+    // Timer: ask the peers that have not answered our rejoin again.
+    caf::reacts_to<atoms::rejoin_tick>>;
 
 // One lock on one node: acceptor of its register and proposer for the
 // requests this node receives for it. Spawned on demand by the node.
@@ -49,7 +54,11 @@ using lock_actor = caf::typed_actor<
     // Timer: run the round again after a conflict (round id).
     caf::reacts_to<atoms::retry, uint64_t>,
     // Answer parked waiters "shutting down"; reply once our writes are durable.
-    caf::replies_to<atoms::drain>::with<atoms::done>>;
+    caf::replies_to<atoms::drain>::with<atoms::done>,
+    // Catch-up after this node lost its data: rewrite the lock's value at a
+    // majority of the peers with a ballot above `floor` (a counter), install
+    // it here. True once on disk; false if no quorum decided it.
+    caf::replies_to<atoms::rejoin, uint64_t>::with<bool>>;
 
 // The cluster actor: keeps a connection to every peer (reconnecting with
 // back-off), checks that each runs with the same member list, and carries
@@ -60,6 +69,9 @@ using cluster_actor = caf::typed_actor<
     caf::reacts_to<atoms::broadcast, lock_actor, uint64_t, messages::wire_peer_request>,
     // Timer: try to connect to peer number n (1-based) again.
     caf::reacts_to<atoms::reconnect, uint32_t>,
+    // Send our rejoin to every reachable peer; each answer goes back to the
+    // node actor as rejoin(peer number, answer).
+    caf::reacts_to<atoms::rejoin, node_actor, messages::wire_peer_request>,
     // The peers reachable and agreeing on the membership now.
     caf::replies_to<atoms::reachable>::with<std::vector<std::string>>>;
 
@@ -69,6 +81,10 @@ using storage_actor = caf::typed_actor<
     caf::replies_to<atoms::persist, std::vector<std::string>,
                     std::vector<std::string>>::with<atoms::done>,
     // Self-message: write and sync everything gathered so far.
-    caf::reacts_to<atoms::flush>>;
+    caf::reacts_to<atoms::flush>,
+    // Write a small file of the data dir (name, contents) durably.
+    caf::replies_to<atoms::put_meta, std::string, std::string>::with<atoms::done>,
+    // Remove a small file of the data dir durably.
+    caf::replies_to<atoms::drop_meta, std::string>::with<atoms::done>>;
 
 } // namespace godistlock

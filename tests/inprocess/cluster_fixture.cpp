@@ -3,6 +3,7 @@
 #include <netinet/in.h>
 #include <stdexcept>
 #include <sys/socket.h>
+#include <thread>
 #include <unistd.h>
 
 namespace godistlock::testing {
@@ -32,6 +33,19 @@ ClusterFixture::ClusterFixture(size_t n) {
   members.resize(n);
   for (size_t i = 0; i < n; ++i)
     start(i, true);
+  // A new cluster votes once every member has heard from every other.
+  auto probe = client_for({}, std::chrono::milliseconds(500));
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  for (size_t i = 0; i < n; ++i) {
+    while (true) {
+      auto s = probe->stats(i);
+      if (s.ok() && !s.stats.recovering())
+        break;
+      if (std::chrono::steady_clock::now() > deadline)
+        throw std::runtime_error("member " + std::to_string(i + 1) + " did not start voting");
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
 }
 
 ClusterFixture::~ClusterFixture() {

@@ -358,69 +358,69 @@ BOOST_FIXTURE_TEST_CASE(restart_with_data_keeps_token_order, ClusterFixture) {
   BOOST_CHECK_MESSAGE(contains(c.out, "3 of 3 nodes serving"), c.describe());
 }
 
-// 5. A node whose data dir was wiped must not rejoin on its own.
-BOOST_FIXTURE_TEST_CASE(wiped_data_dir_refuses_to_start, ClusterFixture) {
+// 5. A node whose data dir was wiped comes back as a new incarnation,
+// catches up from the others and only then votes (notes section 4.3).
+BOOST_FIXTURE_TEST_CASE(wiped_node_catches_up_before_voting, ClusterFixture) {
   start_cluster(3);
   auto held = grant(*this, servers(), "wiped-lock", "w", "1h");
   node(3).kill9();
-  std::error_code ec;
-  std::filesystem::remove_all(members[2].data_dir, ec);
-  BOOST_REQUIRE_MESSAGE(!ec, "cannot remove " << members[2].data_dir << ": " << ec.message());
+  wipe(3);
+  auto& back = restart(3);
+  BOOST_REQUIRE_MESSAGE(eventually([&] { return contains(back.log(), "voting now"); }, 10000ms),
+                        "the wiped node did not catch up: " << back.log());
+  BOOST_CHECK_MESSAGE(contains(back.log(), "catching up"), back.log());
+  auto stats = cli_at(endpoint(3), {"stats", "--json"});
+  BOOST_REQUIRE_MESSAGE(stats.code() == 0, stats.describe());
+  auto j = parse_json(stats.out);
+  BOOST_REQUIRE(j);
+  BOOST_CHECK(json_bool(*j, "recovering") != true);
 
-  auto& refused = start_node_expect_exit(node_args(3), 10000ms);
-  BOOST_REQUIRE_MESSAGE(refused.exit(), "the node without data still runs: " << refused.describe());
-  BOOST_CHECK_MESSAGE(!refused.exit()->timed_out,
-                      "the node without data did not exit by itself: " << refused.describe());
-  BOOST_CHECK_MESSAGE(refused.exit()->exited && refused.exit()->code != 0,
-                      "exit status: " << refused.describe());
-  BOOST_CHECK_MESSAGE(!contains(refused.err(), "ready on"), refused.describe());
-  BOOST_CHECK_MESSAGE(
-      contains(refused.err(), "data dir") && contains(refused.err(), "--bootstrap"),
-      "the refusal does not name the data dir and --bootstrap: " << refused.describe());
-  BOOST_CHECK(!send_raw_bytes(members[2].port, "", 500ms)); // nobody listens there
-
-  check_held(*this, servers({1, 2}), "wiped-lock", "w", held);
-  auto t1 = grant(*this, endpoint(1), "after-wipe", "a");
-  auto r = cli_at(endpoint(2), {"release", "after-wipe", "--token", std::to_string(t1)});
-  BOOST_CHECK_MESSAGE(r.code() == 0, r.describe());
-  auto t2 = grant(*this, endpoint(2), "after-wipe", "b");
+  // Without n1, the grant must still be known to the majority n2 + n3.
+  node(1).kill9();
+  check_held(*this, servers({2, 3}), "wiped-lock", "w", held);
+  auto r = cli_at(servers({3, 2}), {"--timeout", "3s", "try", "wiped-lock", "--owner", "other"},
+                  15000ms);
+  BOOST_CHECK_MESSAGE(r.code() == 1, "DOUBLE GRANT after a wipe: " << r.describe());
+  auto t1 = grant(*this, endpoint(3), "after-wipe", "a");
+  auto rel = cli_at(endpoint(2), {"release", "after-wipe", "--token", std::to_string(t1)});
+  BOOST_CHECK_MESSAGE(rel.code() == 0, rel.describe());
+  auto t2 = grant(*this, endpoint(3), "after-wipe", "b");
   BOOST_CHECK_GT(t2, t1);
 }
 
-// 5b. The refusal itself must not make the data dir acceptable: a node
-// started again (by an operator, or a supervisor's restart loop) after it
-// refused an empty data dir must refuse again. Otherwise it votes with an
-// empty state, and a majority without the node that remembers a grant hands
-// the lock out a second time, with the same token.
+// 5b. A wiped node that cannot hear from every peer must not vote, however
+// often it is restarted: otherwise a majority without the node that
+// remembers a grant hands the lock out a second time, with the same token.
 BOOST_FIXTURE_TEST_CASE(wiped_node_restarted_twice_cannot_cause_a_double_grant, ClusterFixture) {
   start_cluster(3);
   node(2).kill9();
   // Only n1 and n3 know of this grant.
   auto held = grant(*this, endpoint(1), "double", "first-owner", "1h");
   node(3).kill9();
-  std::error_code ec;
-  std::filesystem::remove_all(members[2].data_dir, ec);
-  BOOST_REQUIRE(!ec);
+  wipe(3);
 
-  auto& first = start_node_expect_exit(node_args(3), 10000ms);
-  BOOST_REQUIRE_MESSAGE(
-      first.exit() && !first.exit()->timed_out && first.exit()->code != 0,
-      "the first start on an empty data dir was not refused: " << first.describe());
-  auto& second = start_node_expect_exit(node_args(3), 3000ms);
-  const bool refused_again = second.exit() && !second.exit()->timed_out && second.exit()->exited &&
-                             second.exit()->code != 0;
-  BOOST_CHECK_MESSAGE(refused_again,
-                      "a second start without --bootstrap accepted the data dir that the first "
-                      "start refused as empty (the refused start left an empty log behind): "
-                          << second.describe());
-  if (!refused_again)
-    restart(3); // as a supervisor would: it now starts with an empty state
+  // n2 is down, so n3 cannot hear from every peer: it must stay out.
+  auto& first = restart(3);
+  BOOST_REQUIRE_MESSAGE(eventually([&] { return contains(first.log(), "ready on"); }, 10000ms),
+                        first.log());
+  auto refused = cli_at(endpoint(3), {"--timeout", "2s", "try", "x", "--owner", "o"}, 15000ms);
+  BOOST_CHECK_MESSAGE(refused.code() == 3, "a catching-up node served: " << refused.describe());
+  BOOST_CHECK_MESSAGE(contains(refused.err, "catching up"), refused.describe());
+  // A crash in the middle of catching up must not make the dir look complete.
+  node(3).kill9();
+  auto& second = restart(3);
+  BOOST_REQUIRE_MESSAGE(eventually([&] { return contains(second.log(), "ready on"); }, 10000ms),
+                        second.log());
+  BOOST_CHECK_MESSAGE(contains(second.log(), "catching up before voting"), second.log());
 
-  // n2 (which never saw the grant) comes back; n1 (which did) goes away.
+  // n2 (which never saw the grant) comes back; n3 can now catch up; then n1
+  // (the only other node that saw the grant) goes away.
   restart(2);
-  BOOST_REQUIRE_MESSAGE(wait_connected(2, {1}), node(2).log());
+  BOOST_REQUIRE_MESSAGE(eventually([&] { return contains(second.log(), "voting now"); }, 15000ms),
+                        second.log());
   node(1).kill9();
   auto s = cli_at(servers({2, 3}), {"--timeout", "3s", "status", "double", "--json"}, 15000ms);
+  BOOST_CHECK_MESSAGE(s.code() == 0, s.describe());
   if (s.code() == 0) {
     auto j = parse_json(s.out);
     BOOST_CHECK_MESSAGE(j && json_bool(*j, "held") == true && json_uint(*j, "token") == held,
@@ -434,7 +434,47 @@ BOOST_FIXTURE_TEST_CASE(wiped_node_restarted_twice_cannot_cause_a_double_grant, 
                                          << " for 1h, and was granted again: " << r.describe());
 }
 
-// 5c. Contention: clients race for one lock through all three nodes at once.
+// 5c. A majority lost its data: the wiped nodes refuse to vote unless the
+// operator says --accept-data-loss; then tokens still never go back.
+BOOST_FIXTURE_TEST_CASE(majority_data_loss_needs_the_operator, ClusterFixture) {
+  start_cluster(3);
+  node(1).kill9();
+  // Only n2 and n3 know of this grant; both lose their data.
+  auto lost = grant(*this, servers({2, 3}), "lost-lock", "gone", "1h");
+  node(2).kill9();
+  node(3).kill9();
+  wipe(2);
+  wipe(3);
+  restart(1);
+  auto& a = start_node_process(node_args(2));
+  auto& b = start_node_process(node_args(3));
+  for (auto* c : {&a, &b}) {
+    c->wait_or_kill(20000ms);
+    BOOST_CHECK_MESSAGE(c->exit() && !c->exit()->timed_out && c->exit()->exited &&
+                            c->exit()->code == 1,
+                        "a wiped majority was not refused: " << c->describe());
+    BOOST_CHECK_MESSAGE(contains(c->err(), "--accept-data-loss"), c->describe());
+  }
+  for (size_t i : {2, 3}) {
+    auto args = node_args(i);
+    args.push_back("--accept-data-loss");
+    start_node(members[i - 1].id, members[i - 1].port, members[i - 1].data_dir,
+               {args.begin() + 6, args.end()});
+  }
+  std::optional<uint64_t> t;
+  eventually(
+      [&] {
+        auto r = cli_at(servers(), {"--timeout", "3s", "try", "lost-lock", "--owner", "new-owner"});
+        if (r.code() == 0)
+          t = parse_token_output(r.out);
+        return r.code() == 0;
+      },
+      20000ms, 200ms);
+  BOOST_REQUIRE_MESSAGE(t, "no grant after --accept-data-loss: " << node(2).log());
+  BOOST_CHECK_GT(*t, lost);
+}
+
+// 5d. Contention: clients race for one lock through all three nodes at once.
 // Per round at most one wins, and winners' tokens only grow.
 BOOST_FIXTURE_TEST_CASE(concurrent_tries_through_every_node, ClusterFixture) {
   start_cluster(3);

@@ -808,11 +808,14 @@ Node& Harness::start_node(const std::string& id, uint16_t port, std::string data
   throw std::logic_error("unreachable");
 }
 
-Child& Harness::start_node_expect_exit(const std::vector<std::string>& args, Millis limit) {
+Child& Harness::start_node_process(const std::vector<std::string>& args) {
   std::vector<std::string> argv{node_binary()};
   argv.insert(argv.end(), args.begin(), args.end());
-  auto& child =
-      track(std::make_unique<Child>(argv, scratch_file("node.out"), scratch_file("node.err")));
+  return track(std::make_unique<Child>(argv, scratch_file("node.out"), scratch_file("node.err")));
+}
+
+Child& Harness::start_node_expect_exit(const std::vector<std::string>& args, Millis limit) {
+  auto& child = start_node_process(args);
   child.wait_or_kill(limit);
   return child;
 }
@@ -922,6 +925,17 @@ void ClusterFixture::start_cluster(size_t n, bool named) {
     BOOST_REQUIRE_MESSAGE(wait_connected(i), "member " << members[i - 1].id
                                                        << " did not connect to all peers in 10 s:\n"
                                                        << node(i).log());
+  for (size_t i = 1; i <= n; ++i)
+    BOOST_REQUIRE_MESSAGE(
+        eventually([&] { return node(i).log().find("voting now") != std::string::npos; }, 10000ms),
+        "member " << members[i - 1].id << " did not start voting in 10 s:\n"
+                  << node(i).log());
+}
+
+void ClusterFixture::wipe(size_t i) {
+  std::error_code ec;
+  std::filesystem::remove_all(members.at(i - 1).data_dir, ec);
+  BOOST_REQUIRE_MESSAGE(!ec, "cannot remove " << members[i - 1].data_dir << ": " << ec.message());
 }
 
 std::vector<std::string> ClusterFixture::cluster_args(size_t i) const {

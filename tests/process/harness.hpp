@@ -205,6 +205,8 @@ public:
   // Starts godistlock-node with raw arguments, expecting it NOT to become
   // ready: waits up to `limit` for it to exit. The Child stays tracked.
   Child& start_node_expect_exit(const std::vector<std::string>& args, Millis limit = 10000ms);
+  // Starts godistlock-node with exactly `args` and returns at once.
+  Child& start_node_process(const std::vector<std::string>& args);
 
   // Runs the CLI with exactly `args`, at most `limit`.
   CliResult cli(const std::vector<std::string>& args, Millis limit = 20000ms);
@@ -257,7 +259,7 @@ struct ClusterFixture : Harness {
 
   // Picks n distinct free ports, starts every member with --bootstrap (a
   // brand-new cluster) and waits (bounded) until each one is connected to
-  // every peer.
+  // every peer and voting.
   void start_cluster(size_t n, bool named = false);
   // The cluster arguments of member i: --peers ... (no --bootstrap).
   std::vector<std::string> cluster_args(size_t i) const;
@@ -269,6 +271,8 @@ struct ClusterFixture : Harness {
   std::string servers(const std::vector<size_t>& which = {}) const;
   // Starts member i again on its port and data dir, WITHOUT --bootstrap.
   Node& restart(size_t i);
+  // Removes member i's data dir (a lost disk); the member must be stopped.
+  void wipe(size_t i);
   // Times member i's newest log says "connected to peer <id of j>".
   size_t connections_logged(size_t i, size_t j);
   // Waits until member i logged a connection to every member in `peers`

@@ -1,0 +1,240 @@
+#include "actors/rejoin.hpp"
+
+#include "core/log.hpp"
+#include "messages/codec.hpp"
+
+#include <chrono>
+#include <random>
+
+namespace godistlock::actors {
+
+namespace {
+
+using std::chrono::milliseconds;
+
+constexpr milliseconds ask_again_after{250};
+// A verdict that needs an operator must hold this long before the node
+// gives up: in a brand-new cluster the peers start voting one by one.
+constexpr milliseconds operator_verdict_grace{5000};
+constexpr size_t catch_up_parallelism = 64;
+const char* const incarnations_file = "INCARNATIONS";
+const char* const fence_floor_file = "FENCE_FLOOR";
+const char* const joining_file = "JOINING";
+
+wire::PeerRequest rejoin_request(const NodeContext& ctx) {
+  wire::PeerRequest req;
+  req.set_from_id(ctx.node_id);
+  req.set_membership_digest(ctx.membership.digest);
+  req.mutable_rejoin()->set_incarnation(ctx.incarnation);
+  return req;
+}
+
+void ask_peers(node_self self) {
+  auto& ctx = *self->state.ctx;
+  self->send(ctx.cluster, atoms::rejoin::value, node_actor{self},
+             messages::wire_peer_request{rejoin_request(ctx)});
+  self->delayed_send(self, ask_again_after, atoms::rejoin_tick::value);
+}
+
+void stop_fatally(node_self self, const std::string& reason) {
+  GDL_ERROR(reason);
+  auto& fatal = *self->state.ctx->fatal;
+  std::function<void()> notify;
+  {
+    std::lock_guard<std::mutex> guard(fatal.mutex);
+    fatal.reason = reason;
+    notify = fatal.notify;
+  }
+  if (notify)
+    notify();
+}
+
+void start_voting(node_self self, const char* how) {
+  auto& st = self->state;
+  auto done = st.rejoin->done;
+  self->request(st.ctx->storage, caf::infinite, atoms::drop_meta::value, std::string(joining_file))
+      .then([=](atoms::done) {
+        self->state.rejoin.reset();
+        GDL_INFO("voting now (" << how << "; " << done << " locks caught up)");
+      });
+}
+
+void catch_up_next(node_self self);
+
+void catch_up_one(node_self self, std::string name) {
+  auto& rj = *self->state.rejoin;
+  ++rj.in_flight;
+  auto& live = live_actor(self, name);
+  ++live.forwarded;
+  self->request(live.handle, std::chrono::minutes(1), atoms::rejoin::value, rj.ballot_floor)
+      .then(
+          [=](bool installed) {
+            auto& rj = *self->state.rejoin;
+            --rj.in_flight;
+            if (installed)
+              ++rj.done;
+            else
+              rj.waiting.push_back(name); // no quorum this time: again later
+            catch_up_next(self);
+          },
+          [=](caf::error&) {
+            auto& rj = *self->state.rejoin;
+            --rj.in_flight;
+            rj.waiting.push_back(name);
+            catch_up_next(self);
+          });
+}
+
+void catch_up_next(node_self self) {
+  auto& rj = *self->state.rejoin;
+  while (rj.in_flight < catch_up_parallelism && !rj.waiting.empty()) {
+    auto name = std::move(rj.waiting.front());
+    rj.waiting.pop_front();
+    catch_up_one(self, std::move(name));
+  }
+  if (rj.in_flight == 0 && rj.waiting.empty())
+    start_voting(self, "caught up from a majority");
+}
+
+// Records what the peers know and writes it down before acting on it.
+void learn_then(node_self self, std::function<void()> then) {
+  auto& st = self->state;
+  st.ctx->incarnations->learn(st.rejoin->plan.incarnations());
+  auto text = core::IncarnationBook::encode(st.ctx->incarnations->known());
+  self->request(st.ctx->storage, caf::infinite, atoms::put_meta::value,
+                std::string(incarnations_file), std::move(text))
+      .then([=](atoms::done) { then(); });
+}
+
+// After a majority lost its data, tokens must still never repeat: fresh
+// locks start above a floor no earlier token can have reached (seconds of
+// the wall clock in the high bits; see docs/operations.md for the limits).
+void raise_fence_floor_then(node_self self, std::function<void()> then) {
+  auto& ctx = *self->state.ctx;
+  auto secs = std::chrono::duration_cast<std::chrono::seconds>(
+                  std::chrono::system_clock::now().time_since_epoch())
+                  .count();
+  uint64_t floor = static_cast<uint64_t>(secs) << 32;
+  if (floor <= ctx.fence_floor->load())
+    floor = ctx.fence_floor->load() + (uint64_t{1} << 32);
+  ctx.fence_floor->store(floor);
+  GDL_WARN("--accept-data-loss: new locks start above token " << floor);
+  self->request(ctx.storage, caf::infinite, atoms::put_meta::value, std::string(fence_floor_file),
+                std::to_string(floor) + "\n")
+      .then([=](atoms::done) { then(); });
+}
+
+void decide(node_self self) {
+  auto& st = self->state;
+  auto& rj = *st.rejoin;
+  if (rj.catching_up)
+    return;
+  using Verdict = core::RejoinPlan::Verdict;
+  auto verdict = rj.plan.verdict();
+  if (verdict == Verdict::waiting)
+    return;
+  if (verdict == Verdict::vote_now) {
+    rj.catching_up = true;
+    learn_then(self, [=] { start_voting(self, "no member held a lock"); });
+    return;
+  }
+  if (verdict == Verdict::catch_up) {
+    rj.catching_up = true;
+    rj.ballot_floor = rj.plan.ballot_floor();
+    auto locks = rj.plan.locks();
+    rj.waiting.assign(locks.begin(), locks.end());
+    GDL_INFO("catching up " << rj.waiting.size() << " locks from " << rj.plan.voting_peers()
+                            << " peers above ballot " << rj.ballot_floor);
+    learn_then(self, [=] { catch_up_next(self); });
+    return;
+  }
+  // needs_bootstrap or majority_lost: only an operator may decide.
+  if (st.ctx->accept_data_loss) {
+    rj.catching_up = true;
+    learn_then(self, [=] {
+      raise_fence_floor_then(self, [=] { start_voting(self, "--accept-data-loss"); });
+    });
+    return;
+  }
+  auto now = core::Clock::now();
+  if (!rj.refused_since)
+    rj.refused_since = now;
+  if (now - *rj.refused_since < operator_verdict_grace)
+    return;
+  rj.catching_up = true; // stops asking: the node is about to stop
+  if (verdict == Verdict::needs_bootstrap)
+    stop_fatally(self, "fewer than a majority of the members hold data, and none of them has a "
+                       "lock. For a brand-new cluster, start every node with --bootstrap the "
+                       "first time; if a majority lost its data, see --accept-data-loss in "
+                       "docs/operations.md");
+  else
+    stop_fatally(self, "only " + std::to_string(rj.plan.voting_peers()) + " of the " +
+                           std::to_string(st.ctx->membership.size()) +
+                           " members still hold their data, fewer than a majority: locks and "
+                           "tokens may have been lost. Refusing to vote; see --accept-data-loss in "
+                           "docs/operations.md");
+}
+
+} // namespace
+
+void start_rejoin(node_self self) {
+  auto& ctx = *self->state.ctx;
+  self->state.rejoin.emplace(
+      core::RejoinPlan(ctx.membership.peers.size(), ctx.quorum, ctx.bootstrap));
+  GDL_WARN("this node has no data (new or lost data dir): not voting until every peer has "
+           "answered and it has caught up");
+  ask_peers(self);
+}
+
+void on_rejoin_answer(node_self self, uint32_t peer, const wire::PeerResponse& answer) {
+  auto& st = self->state;
+  if (!st.rejoin || !answer.has_rejoin() || answer.refused() != wire::NOT_REFUSED)
+    return;
+  auto& r = answer.rejoin();
+  core::RejoinAnswer a;
+  a.voting = r.voting();
+  a.locks.assign(r.locks().begin(), r.locks().end());
+  a.highest_counter = r.highest_counter();
+  for (auto& v : r.known())
+    a.incarnations[v.node_id()] = v.incarnation();
+  st.rejoin->plan.on_answer(peer, std::move(a));
+  decide(self);
+}
+
+void on_rejoin_tick(node_self self) {
+  auto& st = self->state;
+  if (!st.rejoin || st.rejoin->catching_up)
+    return;
+  decide(self); // a verdict may have been waiting out its grace period
+  if (st.rejoin && !st.rejoin->catching_up)
+    ask_peers(self);
+}
+
+caf::result<messages::wire_peer_response> serve_rejoin(node_self self,
+                                                       const wire::PeerRequest& req) {
+  auto& st = self->state;
+  messages::wire_peer_response out;
+  out.pb.set_from_id(st.ctx->node_id);
+  // From here on no accept that counted the node's forgotten promises
+  // passes here; everything accepted before is below `highest`.
+  auto highest = st.ctx->incarnations->supersede(req.from_id(), req.rejoin().incarnation());
+  auto& reply = *out.pb.mutable_rejoin();
+  reply.set_voting(!st.rejoin.has_value());
+  reply.set_highest_counter(highest);
+  for (auto& [name, live] : st.live)
+    reply.add_locks(name);
+  st.table.for_each_name([&](std::string_view name) { reply.add_locks(std::string(name)); });
+  auto known = st.ctx->incarnations->known();
+  for (auto& [node, incarnation] : known) {
+    auto& v = *reply.add_known();
+    v.set_node_id(node);
+    v.set_incarnation(incarnation);
+  }
+  auto rp = self->make_response_promise<messages::wire_peer_response>();
+  self->request(st.ctx->storage, caf::infinite, atoms::put_meta::value,
+                std::string(incarnations_file), core::IncarnationBook::encode(known))
+      .then([rp, out](atoms::done) mutable { rp.deliver(out); });
+  return rp;
+}
+
+} // namespace godistlock::actors

@@ -1,0 +1,25 @@
+// The node actor's part of rejoining after a lost data dir (notes 4.3):
+// announce a new incarnation to every peer, collect their answers, then
+// rewrite every lock at a majority of the peers before voting again. The
+// decisions themselves live in core/rejoin.hpp.
+#pragma once
+
+#include "actors/node_actor.hpp"
+
+namespace godistlock::actors {
+
+using node_self = node_actor::stateful_pointer<node_state>;
+
+// Starts asking the peers; the node refuses votes and clients meanwhile.
+void start_rejoin(node_self self);
+// A peer's answer to our rejoin.
+void on_rejoin_answer(node_self self, uint32_t peer, const wire::PeerResponse& answer);
+// Timer: ask again those that have not answered.
+void on_rejoin_tick(node_self self);
+
+// A peer announces its new incarnation: record it durably, then answer with
+// what this node holds (every lock it has a record of, highest ballot).
+caf::result<messages::wire_peer_response> serve_rejoin(node_self self,
+                                                       const wire::PeerRequest& req);
+
+} // namespace godistlock::actors

@@ -1,0 +1,78 @@
+#include "core/incarnation.hpp"
+
+#include <algorithm>
+#include <sstream>
+
+namespace godistlock::core {
+
+uint64_t IncarnationBook::supersede(const std::string& node, uint64_t incarnation) {
+  std::lock_guard<std::mutex> guard(mutex_);
+  current_[node] = incarnation;
+  return highest_counter_;
+}
+
+void IncarnationBook::learn(const std::map<std::string, uint64_t>& known) {
+  std::lock_guard<std::mutex> guard(mutex_);
+  // Only nodes we know nothing of: for those we know, our entry came from
+  // the node itself and is at least as new.
+  for (auto& [node, incarnation] : known)
+    current_.emplace(node, incarnation);
+}
+
+void IncarnationBook::note(uint64_t counter) {
+  std::lock_guard<std::mutex> guard(mutex_);
+  highest_counter_ = std::max(highest_counter_, counter);
+}
+
+bool IncarnationBook::admit(const PromiseSet& promisers, uint64_t counter) {
+  std::lock_guard<std::mutex> guard(mutex_);
+  for (auto& voter : promisers) {
+    auto it = current_.find(voter.node);
+    if (it != current_.end() && it->second != voter.incarnation)
+      return false;
+  }
+  highest_counter_ = std::max(highest_counter_, counter);
+  return true;
+}
+
+std::map<std::string, uint64_t> IncarnationBook::known() const {
+  std::lock_guard<std::mutex> guard(mutex_);
+  return current_;
+}
+
+uint64_t IncarnationBook::highest_counter() const {
+  std::lock_guard<std::mutex> guard(mutex_);
+  return highest_counter_;
+}
+
+std::string IncarnationBook::encode(const std::map<std::string, uint64_t>& known) {
+  std::ostringstream out;
+  for (auto& [node, incarnation] : known)
+    out << incarnation << ' ' << node << '\n';
+  return out.str();
+}
+
+std::optional<std::map<std::string, uint64_t>> IncarnationBook::parse(const std::string& text) {
+  std::map<std::string, uint64_t> out;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty())
+      continue;
+    auto space = line.find(' ');
+    if (space == std::string::npos || space == 0 || space + 1 >= line.size())
+      return std::nullopt;
+    auto digits = line.substr(0, space);
+    if (!std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }) ||
+        digits.size() > 20)
+      return std::nullopt;
+    try {
+      out[line.substr(space + 1)] = std::stoull(digits);
+    } catch (const std::exception&) {
+      return std::nullopt;
+    }
+  }
+  return out;
+}
+
+} // namespace godistlock::core

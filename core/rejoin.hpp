@@ -1,0 +1,57 @@
+// How a node that lost its data decides whether and how it may vote again
+// (notes section 4.3). Pure bookkeeping over the peers' rejoin answers; the
+// node actor moves the messages and runs the catch-up rounds.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace godistlock::core {
+
+// One peer's answer to our rejoin: it has recorded our new incarnation.
+struct RejoinAnswer {
+  bool voting = false;                          // false: the peer is itself catching up
+  std::vector<std::string> locks;               // every lock the peer has a record of
+  uint64_t highest_counter = 0;                 // highest ballot counter it promised or accepted
+  std::map<std::string, uint64_t> incarnations; // what it knows of other nodes
+};
+
+class RejoinPlan {
+public:
+  enum class Verdict {
+    waiting,         // not every peer has answered yet
+    vote_now,        // nothing this node could have known is missing
+    catch_up,        // rewrite every lock from a majority, then vote
+    needs_bootstrap, // no member holds data: a new cluster, or all data lost
+    majority_lost,   // too few members still hold their data
+  };
+
+  // `peers` is N-1, `quorum` a majority of N. `bootstrap`: the operator
+  // says this is a brand-new cluster (--bootstrap).
+  RejoinPlan(size_t peers, size_t quorum, bool bootstrap)
+      : peers_(peers), quorum_(quorum), bootstrap_(bootstrap) {}
+
+  // Keeps the latest answer of each peer (numbered 1..peers).
+  void on_answer(uint32_t peer, RejoinAnswer answer);
+  Verdict verdict() const;
+
+  // Valid once every peer answered:
+  std::set<std::string> locks() const;
+  // Catch-up rounds must use ballots above this.
+  uint64_t ballot_floor() const;
+  std::map<std::string, uint64_t> incarnations() const;
+  size_t voting_peers() const;
+  size_t answered() const { return answers_.size(); }
+  std::vector<uint32_t> missing() const;
+
+private:
+  size_t peers_;
+  size_t quorum_;
+  bool bootstrap_;
+  std::map<uint32_t, RejoinAnswer> answers_;
+};
+
+} // namespace godistlock::core
