@@ -3,6 +3,7 @@
 #include "actors/node.hpp"
 #include "actors/node_options.hpp"
 #include "core/log.hpp"
+#include "core/time.hpp"
 #include "core/wal.hpp"
 #include "net/system_config.hpp"
 
@@ -25,6 +26,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   core::set_log_level(cli.log_level);
+  core::Clock::test_rate().store(cli.test_clock_rate);
   // Signals are taken by sigwait below; every thread CAF starts inherits the mask.
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
@@ -39,6 +41,10 @@ int main(int argc, char** argv) {
     actors::Node node{sys, cli.node};
     for (auto& w : node.warnings())
       GDL_WARN(w);
+    if (cli.node.mutation != core::Mutation::none || cli.test_clock_rate != 1.0)
+      GDL_WARN("TEST MODE: --test-mutation " << core::to_string(cli.node.mutation)
+                                             << ", --test-clock-rate " << cli.test_clock_rate
+                                             << ". This node is broken on purpose.");
     if (!cli.node.fsync)
       GDL_WARN("--durability none: acknowledged grants and releases are NOT synced to disk "
                "and can be lost in a crash. For experiments and benchmarks only.");

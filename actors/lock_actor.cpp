@@ -218,6 +218,8 @@ void run_round(self_ptr self) {
     return;
   }
   flight.round = core::Round(ballot, st.ctx->quorum, flight.pending.change);
+  if (st.ctx->mutation == core::Mutation::proposer_clock_expiry)
+    flight.round.judge_expiry_by(st.acceptor.age_ms(core::Clock::now()));
   auto promise = st.acceptor.prepare(ballot, core::Clock::now());
   if (!promise.ok) {
     // Our own acceptor promised higher (to a peer): go above it at once.
@@ -242,7 +244,8 @@ void run_round(self_ptr self) {
   } else {
     // Peers may act on a round our promise took part in: it must be on
     // disk before it counts (a forgotten promise can lose a chosen value).
-    persist(self, true, [=] { on_promise(self, id, self_voter, promise); });
+    bool write = st.ctx->mutation != core::Mutation::skip_promise_fsync;
+    persist(self, write, [=] { on_promise(self, id, self_voter, promise); });
   }
 }
 
@@ -294,7 +297,7 @@ caf::result<messages::wire_peer_response> serve_peer(self_ptr self, const wire::
     out.pb.set_incarnation(st.ctx->incarnation);
     if (p.ok)
       st.ctx->incarnations->note(req.prepare().ballot().counter());
-    changed = p.ok;
+    changed = p.ok && st.ctx->mutation != core::Mutation::skip_promise_fsync;
   } else if (req.has_accept()) {
     out.pb.set_phase(wire::PHASE_ACCEPT);
     auto& acc = req.accept();

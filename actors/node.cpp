@@ -104,6 +104,7 @@ Node::Node(caf::actor_system& sys, const NodeOptions& options) : sys_(sys) {
 void Node::read_identity(core::Wal& wal, const NodeOptions& options) {
   ctx_->bootstrap = options.bootstrap;
   ctx_->accept_data_loss = options.accept_data_loss;
+  ctx_->mutation = options.mutation;
   if (auto floor = wal.read_meta("FENCE_FLOOR")) {
     try {
       ctx_->fence_floor->store(std::stoull(*floor));
@@ -123,7 +124,8 @@ void Node::read_identity(core::Wal& wal, const NodeOptions& options) {
   // node comes back as a new incarnation and catches up before it votes
   // (docs/protocol.md). A member that simply never saw a lock has an
   // incarnation and no records: it promised nothing, and votes at once.
-  ctx_->joining = !options.peers.empty() && (!incarnation || wal.read_meta("JOINING"));
+  ctx_->joining = !options.peers.empty() && (!incarnation || wal.read_meta("JOINING")) &&
+                  options.mutation != core::Mutation::wiped_votes_at_once;
   if (ctx_->joining) {
     wal.write_meta("JOINING", "catching up after a lost data dir; do not remove\n");
     incarnation.reset();

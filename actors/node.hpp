@@ -4,6 +4,7 @@
 #pragma once
 
 #include "actors/node_context.hpp"
+#include "core/mutation.hpp"
 #include "core/wal.hpp"
 #include "messages/interfaces.hpp"
 #include "net/endpoint.hpp"
@@ -29,6 +30,8 @@ struct NodeOptions {
   // After a majority of the members lost their data: vote anyway, with
   // fresh locks' tokens above a floor (docs/operations.md). Never routine.
   bool accept_data_loss = false;
+  // Fault-injection harness only: a deliberate bug (core/mutation.hpp).
+  core::Mutation mutation = core::Mutation::none;
   std::string data_dir;
   bool fsync = true;
   std::chrono::milliseconds idle_retire{3000};

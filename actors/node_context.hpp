@@ -2,6 +2,7 @@
 #pragma once
 
 #include "core/incarnation.hpp"
+#include "core/mutation.hpp"
 #include "messages/interfaces.hpp"
 #include "net/membership.hpp"
 
@@ -47,6 +48,7 @@ struct NodeContext {
   bool joining = false;          // lost its data: catch up before voting
   bool bootstrap = false;        // --bootstrap: a brand-new cluster may start empty
   bool accept_data_loss = false; // --accept-data-loss
+  core::Mutation mutation = core::Mutation::none; // --test-mutation: deliberate bugs, tests only
   std::shared_ptr<FatalStop> fatal = std::make_shared<FatalStop>();
   uint32_t node_index = 1;          // this node's ballot tag (a hash of its id)
   uint64_t boot_nonce = 0;          // random per process start: fresh ballots

@@ -2,6 +2,8 @@
 
 #include "core/limits.hpp"
 
+#include <cstdlib>
+
 namespace godistlock::actors {
 
 const char* const node_usage =
@@ -61,6 +63,18 @@ std::string parse_node_command_line(const std::vector<std::string>& args, NodeCo
     } else if (flag == "--log-level") {
       if (!core::parse_log_level(value, out.log_level))
         return "bad --log-level '" + value + "': expected error, warn, info or debug";
+    } else if (flag == "--test-mutation") {
+      auto m = core::parse_mutation(value);
+      if (!m)
+        return "bad --test-mutation '" + value +
+               "': expected skip-promise-fsync, wiped-votes-at-once or proposer-clock-expiry";
+      out.node.mutation = *m;
+    } else if (flag == "--test-clock-rate") {
+      char* end = nullptr;
+      double rate = std::strtod(value.c_str(), &end);
+      if (value.empty() || *end != '\0' || !(rate >= 0.5 && rate <= 2.0))
+        return "bad --test-clock-rate '" + value + "': expected a number from 0.5 to 2";
+      out.test_clock_rate = rate;
     } else if (flag == "--idle-retire") {
       auto ms = core::parse_duration_ms(value);
       if (!ms || *ms == 0 || *ms > core::max_ttl_ms)

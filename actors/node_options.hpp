@@ -13,6 +13,8 @@ struct NodeCommandLine {
   NodeOptions node;
   core::LogLevel log_level = core::LogLevel::info;
   bool help = false;
+  // Fault-injection harness only: this node's clock runs at this rate.
+  double test_clock_rate = 1.0;
 };
 
 extern const char* const node_usage;

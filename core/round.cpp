@@ -45,6 +45,8 @@ Round::Phase Round::on_promise(uint32_t from, const Promise& p) {
   for (auto& q : promises_)
     if (q.value.epoch == current.epoch && (!age || q.age_ms > *age))
       age = q.age_ms;
+  if (forced_age_)
+    age = forced_age_;
   proposal_ = current;
   result_ = change_(proposal_, age);
   if (proposal_.epoch.number != current.epoch.number)

@@ -45,6 +45,9 @@ public:
   // The promises the accept phase rests on; acceptors refuse the accept if
   // one of them came from an incarnation that has since lost its data.
   const PromiseSet& promise_set() const { return promise_set_; }
+  // Test mutation (core/mutation.hpp): hand the change this age instead of
+  // the witnesses'. Breaks the lease rule on purpose.
+  void judge_expiry_by(uint64_t age_ms) { forced_age_ = age_ms; }
 
 private:
   // Records a refusal in the current phase; true when a quorum can no
@@ -64,7 +67,7 @@ private:
   Ballot best_ballot_;
   LockState best_value_;
   bool all_same_ = true;
-  std::optional<uint64_t> witness_age_;
+  std::optional<uint64_t> forced_age_;
   std::vector<Promise> promises_;
   PromiseSet promise_set_;
   LockState proposal_;
