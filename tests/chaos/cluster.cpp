@@ -169,8 +169,10 @@ void Cluster::set_links(size_t a, size_t b, LinkMode mode) {
 
 void Cluster::heal_network() {
   for (auto& l : links_)
-    if (l)
+    if (l) {
       l->set_mode(LinkMode::pass);
+      l->set_delay(std::chrono::milliseconds(0));
+    }
 }
 
 bool Cluster::node_accepts_flag(const std::string& binary, const std::string& flag,

@@ -35,7 +35,8 @@ namespace {
 
 const char* const usage =
     "usage: godistlock-chaos [--nodes 3|5] [--clients K] [--duration DUR] [--seed S]\n"
-    "                        [--faults kill,wipe,pause,client-pause,partition,bridge,flap,skew]\n"
+    "                        [--faults "
+    "kill,wipe,pause,client-pause,partition,bridge,flap,slow,skew]\n"
     "                        [--mutation NAME] [--keep-history DIR] [--node-bin PATH]\n"
     "                        [--ttl DUR] [--skew-rate R] [--hot-locks N] [--cold-locks N]\n"
     "  --duration    how long the clients run (default 60s); faults stop a tail before the end\n"
@@ -321,6 +322,7 @@ int main(int argc, char** argv) {
     info.mutation = o.mutation;
     info.lease_ms = o.ttl.count();
     info.history_path = history_path;
+    info.history_kept = !o.keep_dir.empty();
     info.notes = notes;
     for (auto& n : nemesis.notes())
       info.notes.push_back(n);

@@ -9,8 +9,8 @@ using namespace std::chrono;
 using namespace std::chrono_literals;
 
 const std::vector<std::string>& all_fault_kinds() {
-  static const std::vector<std::string> kinds{"kill",      "wipe",   "pause", "client-pause",
-                                              "partition", "bridge", "flap",  "skew"};
+  static const std::vector<std::string> kinds{
+      "kill", "wipe", "pause", "client-pause", "partition", "bridge", "flap", "slow", "skew"};
   return kinds;
 }
 
@@ -89,8 +89,9 @@ void Nemesis::restart_down_members() {
         info(cluster_.id(i) + " is back");
       continue;
     }
-    down_.insert(i);
-    info(cluster_.id(i) + " stays down: " + error);
+    // Said once per member, not at every retry.
+    if (down_.insert(i).second)
+      info(cluster_.id(i) + " stays down: " + error);
   }
 }
 
@@ -244,6 +245,38 @@ bool Nemesis::flap() {
   return true;
 }
 
+bool Nemesis::slow() {
+  auto order = shuffled_members();
+  auto node = order[0];
+  auto delay = uniform(200ms, 800ms);
+  auto length = fit(uniform(3000ms, 6000ms));
+  for (size_t j = 0; j < cluster_.size(); ++j)
+    if (j != node) {
+      cluster_.link(node, j).set_delay(delay);
+      cluster_.link(j, node).set_delay(delay);
+    }
+  start_fault("slow", "every link of " + cluster_.id(node) + " delayed by " +
+                          std::to_string(delay.count()) + " ms for " +
+                          std::to_string(length.count()) + " ms");
+  // A holder frozen meanwhile shows whether leases are timed from the send:
+  // a grant decided through the slow node reaches its client late.
+  std::thread frozen;
+  if (options_.faults.count("client-pause")) {
+    auto pause = options_.lease * 2;
+    frozen = std::thread([this, pause] { workload_.pause_a_holder(pause, 3s); });
+  }
+  sleep_for(length);
+  if (frozen.joinable())
+    frozen.join();
+  for (size_t j = 0; j < cluster_.size(); ++j)
+    if (j != node) {
+      cluster_.link(node, j).set_delay(0ms);
+      cluster_.link(j, node).set_delay(0ms);
+    }
+  stop_fault("slow", "links of " + cluster_.id(node) + " at full speed");
+  return true;
+}
+
 bool Nemesis::skew() {
   if (!options_.skew_supported)
     return false;
@@ -296,6 +329,8 @@ void Nemesis::run(int64_t stop_faults_at) {
       done = bridge();
     else if (kind == "flap")
       done = flap();
+    else if (kind == "slow")
+      done = slow();
     else if (kind == "skew")
       done = skew();
     if (!down_.empty())

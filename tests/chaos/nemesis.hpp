@@ -64,6 +64,7 @@ private:
   bool partition();
   bool bridge();
   bool flap();
+  bool slow();
   bool skew();
 
   Cluster& cluster_;

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <cerrno>
 #include <cstring>
+#include <deque>
 #include <fcntl.h>
 #include <list>
 #include <netinet/in.h>
@@ -47,24 +48,51 @@ int connect_loopback(uint16_t port) {
   return fd;
 }
 
+using Clock = std::chrono::steady_clock;
+
+// Bytes read but held back by the link delay, with the time they may go.
+using Delayed = std::deque<std::pair<Clock::time_point, std::string>>;
+
 struct Pair {
   int dialer = -1; // the node that dialed the proxy
   int target = -1; // our connection to the dialed node
   std::string to_target, to_dialer;
+  Delayed later_to_target, later_to_dialer;
   bool stalled = false;
   bool dead = false;
 };
 
-// Reads what `from` has into `into` (or drops it when stalled). False on EOF or error.
-bool pump_in(int from, std::string& into, bool stalled, std::atomic<uint64_t>& bytes) {
+size_t held(const Delayed& later) {
+  size_t n = 0;
+  for (auto& chunk : later)
+    n += chunk.second.size();
+  return n;
+}
+
+// Moves chunks whose delay is over into the send buffer.
+void release_due(Delayed& later, std::string& into, Clock::time_point now) {
+  while (!later.empty() && later.front().first <= now) {
+    into += later.front().second;
+    later.pop_front();
+  }
+}
+
+// Reads what `from` has into `into` or, with a delay, into `later` (or drops
+// it when stalled). False on EOF or error.
+bool pump_in(int from, std::string& into, Delayed& later, bool stalled,
+             std::chrono::milliseconds delay, std::atomic<uint64_t>& bytes) {
   char buf[16384];
   for (;;) {
-    if (into.size() >= buffer_limit)
+    if (into.size() + held(later) >= buffer_limit)
       return true;
     ssize_t n = ::read(from, buf, sizeof buf);
     if (n > 0) {
       if (!stalled) {
-        into.append(buf, static_cast<size_t>(n));
+        // Behind held-back bytes even when the delay is gone: never reorder.
+        if (delay.count() > 0 || !later.empty())
+          later.emplace_back(Clock::now() + delay, std::string(buf, static_cast<size_t>(n)));
+        else
+          into.append(buf, static_cast<size_t>(n));
         bytes += static_cast<uint64_t>(n);
       }
       continue;
@@ -142,6 +170,10 @@ void LinkProxy::set_mode(LinkMode mode) {
   [[maybe_unused]] auto n = ::write(wake_fds_[1], &c, 1);
 }
 
+void LinkProxy::set_delay(std::chrono::milliseconds delay) {
+  delay_ms_ = delay.count();
+}
+
 void LinkProxy::run() {
   std::list<Pair> pairs;
   auto close_pair = [](Pair& p) {
@@ -159,8 +191,20 @@ void LinkProxy::run() {
         p.stalled = true;
         p.to_target.clear();
         p.to_dialer.clear();
+        p.later_to_target.clear();
+        p.later_to_dialer.clear();
       }
     }
+    auto now = Clock::now();
+    auto next_due = now + std::chrono::milliseconds(poll_interval_ms);
+    for (auto& p : pairs) {
+      release_due(p.later_to_target, p.to_target, now);
+      release_due(p.later_to_dialer, p.to_dialer, now);
+      for (auto* later : {&p.later_to_target, &p.later_to_dialer})
+        if (!later->empty())
+          next_due = std::min(next_due, later->front().first);
+    }
+    auto wait_ms = std::chrono::duration_cast<std::chrono::milliseconds>(next_due - now).count();
     pairs.remove_if([](const Pair& p) { return p.dead; });
     open_ = pairs.size();
 
@@ -169,9 +213,9 @@ void LinkProxy::run() {
     fds.push_back({listen_fd_, POLLIN, 0});
     for (auto& p : pairs) {
       short d = 0, t = 0;
-      if (p.to_target.size() < buffer_limit)
+      if (p.to_target.size() + held(p.later_to_target) < buffer_limit)
         d |= POLLIN;
-      if (p.to_dialer.size() < buffer_limit)
+      if (p.to_dialer.size() + held(p.later_to_dialer) < buffer_limit)
         t |= POLLIN;
       if (!p.to_dialer.empty())
         d |= POLLOUT;
@@ -180,7 +224,7 @@ void LinkProxy::run() {
       fds.push_back({p.dialer, d, 0});
       fds.push_back({p.target, t, 0});
     }
-    int ready = ::poll(fds.data(), fds.size(), poll_interval_ms);
+    int ready = ::poll(fds.data(), fds.size(), static_cast<int>(std::max<int64_t>(1, wait_ms)));
     if (ready <= 0)
       continue;
     if (fds[0].revents) {
@@ -193,10 +237,11 @@ void LinkProxy::run() {
       auto d = fds[k++].revents;
       auto t = fds[k++].revents;
       bool alive = true;
+      std::chrono::milliseconds delay(delay_ms_.load());
       if (d & (POLLIN | POLLHUP | POLLERR))
-        alive = pump_in(p.dialer, p.to_target, p.stalled, bytes_) && alive;
+        alive = pump_in(p.dialer, p.to_target, p.later_to_target, p.stalled, delay, bytes_);
       if (alive && (t & (POLLIN | POLLHUP | POLLERR)))
-        alive = pump_in(p.target, p.to_dialer, p.stalled, bytes_);
+        alive = pump_in(p.target, p.to_dialer, p.later_to_dialer, p.stalled, delay, bytes_);
       if (alive)
         alive = pump_out(p.to_target, p.target) && pump_out(p.to_dialer, p.dialer);
       if (!alive)

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <mutex>
 #include <string>
@@ -33,6 +34,9 @@ public:
   uint16_t target_port() const { return target_port_; }
   void set_mode(LinkMode mode);
   LinkMode mode() const { return mode_.load(); }
+  // Holds every byte this long before passing it on, both ways (a slow
+  // link). Zero: none. Applies to bytes read from now on.
+  void set_delay(std::chrono::milliseconds delay);
   // Connections accepted and forwarded so far, and bytes moved.
   uint64_t connections_forwarded() const { return forwarded_.load(); }
   uint64_t bytes_forwarded() const { return bytes_.load(); }
@@ -47,6 +51,7 @@ private:
   int listen_fd_ = -1;
   int wake_fds_[2] = {-1, -1};
   std::atomic<LinkMode> mode_{LinkMode::pass};
+  std::atomic<int64_t> delay_ms_{0};
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> forwarded_{0};
   std::atomic<uint64_t> bytes_{0};

@@ -133,7 +133,8 @@ std::string Report::text() const {
     << fixed(info.duration_s) << " s, lease " << info.lease_ms << " ms, faults "
     << (info.faults.empty() ? "none" : info.faults)
     << (info.mutation.empty() ? "" : ", MUTATION " + info.mutation) << "\n"
-    << "history: " << info.history_path << "\n";
+    << "history: " << info.history_path
+    << (info.history_kept ? "" : " (deleted after a pass; --keep-history DIR keeps it)") << "\n";
   for (auto& n : info.notes)
     s << "note: " << n << "\n";
   s << "\noperations (ok / fail / unknown):\n";

@@ -22,6 +22,7 @@ struct RunInfo {
   std::string mutation;
   int64_t lease_ms = 0;
   std::string history_path;
+  bool history_kept = false; // false: deleted if the run passes
   std::vector<std::string> notes;
   size_t register_accepted = 0;
   size_t register_rejected = 0;

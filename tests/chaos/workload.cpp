@@ -230,12 +230,12 @@ void Workload::client_loop(size_t index) {
             ? hot[rng() % hot.size()]
             : "cold-" + std::to_string(rng() % std::max<size_t>(1, options_.cold_locks));
     int dice = std::uniform_int_distribution<int>(0, 99)(rng);
-    if (dice < 8) {
+    if (dice < 15) {
       actor.status(lock);
       continue;
     }
     std::optional<milliseconds> wait;
-    if (dice >= 38)
+    if (dice >= 45)
       wait = uniform_ms(rng, 200, 3000);
     auto lease = actor.acquire(lock, ttl, wait);
     if (!lease) {
@@ -243,12 +243,14 @@ void Workload::client_loop(size_t index) {
       continue;
     }
 
-    // A pending client pause takes the first holder that comes along.
+    // A pending client pause takes the first holder of a hot lock: others
+    // wait there, so a takeover right after the lease ends is likely.
     bool freeze = false;
     milliseconds pause{0};
+    bool is_hot = std::find(hot.begin(), hot.end(), lock) != hot.end();
     {
       std::lock_guard<std::mutex> guard(pause_mutex_);
-      if (pause_wanted_ && !pause_taken_) {
+      if (is_hot && pause_wanted_ && !pause_taken_) {
         pause_taken_ = true;
         freeze = true;
         pause = pause_length_;
@@ -279,7 +281,11 @@ void Workload::client_loop(size_t index) {
     }
 
     actor.note(EventType::cs_enter, lock, lease->token, "");
-    auto hold_until = client::LeaseClock::now() + uniform_ms(rng, 0, ttl.count() * 5 / 2);
+    // Mostly short holds (many handovers), some long enough to need refreshes.
+    auto hold = std::uniform_int_distribution<int>(0, 99)(rng) < 65
+                    ? uniform_ms(rng, 0, 300)
+                    : uniform_ms(rng, 300, ttl.count() * 5 / 2);
+    auto hold_until = client::LeaseClock::now() + hold;
     auto refresh_at = client::LeaseClock::now() + trusted / 3;
     for (;;) {
       auto now = client::LeaseClock::now();

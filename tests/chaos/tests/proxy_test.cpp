@@ -152,6 +152,29 @@ BOOST_AUTO_TEST_CASE(stall_drops_bytes_and_passing_again_closes_the_gapped_strea
   ::close(fd);
 }
 
+BOOST_AUTO_TEST_CASE(delay_holds_bytes_back_in_order) {
+  EchoServer echo;
+  LinkProxy proxy("a->b", echo.port());
+  int fd = dial(proxy.port());
+  proxy.set_delay(300ms);
+  auto sent = std::chrono::steady_clock::now();
+  BOOST_REQUIRE(say(fd, "slow"));
+  std::string got;
+  while (got.size() < 4 && std::chrono::steady_clock::now() - sent < 3s) {
+    auto part = read_some(fd, 3000ms);
+    if (part.empty() || part == "EOF")
+      break;
+    got += part;
+  }
+  // Held 300 ms on the way there and 300 ms on the way back.
+  BOOST_TEST(got == "slow");
+  BOOST_TEST((std::chrono::steady_clock::now() - sent >= 550ms));
+  proxy.set_delay(0ms);
+  BOOST_REQUIRE(say(fd, "fast"));
+  BOOST_TEST(read_some(fd, 2000ms) == "fast");
+  ::close(fd);
+}
+
 BOOST_AUTO_TEST_CASE(a_dead_target_closes_the_dialer) {
   auto port = free_loopback_port();
   LinkProxy proxy("a->b", port);
