@@ -303,6 +303,9 @@ int main(int argc, char** argv) {
       notes.push_back("the run is too short for faults: the tail alone is " +
                       std::to_string(tail / 1'000'000) + " ms");
     nemesis.heal_all();
+    for (size_t i = 0; i < cluster.size(); ++i)
+      if (!cluster.running(i))
+        notes.push_back(cluster.id(i) + " was down at the end (see the history's info events)");
     while (now_ns() < end)
       std::this_thread::sleep_for(50ms);
     workload.stop();
