@@ -278,7 +278,8 @@ CheckResult check_no_lost_updates(const std::vector<Event>& history) {
       for (auto& [token, at] : releases[e.lock])
         if (token == e.token && at < start)
           r.violations.push_back("lock " + e.lock + ": " + e.process + " acquired token " +
-                                 std::to_string(token) + " after its release was acknowledged");
+                                 std::to_string(token) + " after the release of token " +
+                                 std::to_string(token) + " was acknowledged");
       grants[e.lock].emplace_back(e.token, e.time_ns);
     } else if (e.op == Op::status) {
       ++reads;

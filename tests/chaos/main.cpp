@@ -43,7 +43,8 @@ const char* const usage =
     "  --faults      fault kinds the nemesis may pick (default: all)\n"
     "  --mutation    break the implementation on purpose: skip-promise-fsync,\n"
     "                wiped-votes-at-once, proposer-clock-expiry (passed to every node as\n"
-    "                --test-mutation NAME), lease-from-reply (client side)\n"
+    "                --test-mutation NAME), lease-from-reply (client side),\n"
+    "                wipe-with-bootstrap (harness side: a wiped node restarts with --bootstrap)\n"
     "  --keep-history  write the history (and report.json) into DIR and keep them\n"
     "  --ttl         the clients' lease length (default 2s)\n"
     "  --skew-rate   clock rate of a skewed node (default 1.001; a slow one gets 2 - R)\n";
@@ -51,6 +52,8 @@ const char* const usage =
 const std::set<std::string> node_mutations{"skip-promise-fsync", "wiped-votes-at-once",
                                            "proposer-clock-expiry"};
 const std::set<std::string> client_mutations{"lease-from-reply"};
+// Mutations of the harness itself, against unchanged nodes.
+const std::set<std::string> harness_mutations{"wipe-with-bootstrap"};
 
 struct Options {
   size_t nodes = 3;
@@ -117,7 +120,8 @@ std::string parse(int argc, char** argv, Options& o) {
     } else if (flag == "--faults") {
       o.faults = value;
     } else if (flag == "--mutation") {
-      if (!node_mutations.count(value) && !client_mutations.count(value))
+      if (!node_mutations.count(value) && !client_mutations.count(value) &&
+          !harness_mutations.count(value))
         return "unknown --mutation '" + value + "'";
       o.mutation = value;
     } else if (flag == "--keep-history") {
@@ -287,6 +291,7 @@ int main(int argc, char** argv) {
     no.lease = o.ttl;
     no.skew_rate = o.skew_rate;
     no.skew_supported = skew_supported;
+    no.wipe_with_bootstrap = o.mutation == "wipe-with-bootstrap";
     Nemesis nemesis(cluster, workload, history, no);
 
     const int64_t start = now_ns();

@@ -143,9 +143,13 @@ bool Nemesis::wipe_restart() {
   cluster_.kill(i);
   cluster_.wipe(i);
   start_fault("wipe", "kill -9 " + cluster_.id(i) + ", wipe its data dir, restart after " +
-                          std::to_string(down.count()) + " ms without --bootstrap");
+                          std::to_string(down.count()) + " ms " +
+                          (options_.wipe_with_bootstrap ? "WITH --bootstrap (mutation)"
+                                                        : "without --bootstrap"));
   sleep_for(down);
-  auto error = cluster_.restart(i);
+  auto error =
+      cluster_.restart(i, options_.wipe_with_bootstrap ? std::vector<std::string>{"--bootstrap"}
+                                                       : std::vector<std::string>{});
   if (!error.empty())
     down_.insert(i);
   stop_fault("wipe", error.empty() ? cluster_.id(i) + " rejoined with an empty data dir"

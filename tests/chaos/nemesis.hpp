@@ -28,6 +28,9 @@ struct NemesisOptions {
   // Clock rate given to a skewed node (its reciprocal-ish 2 - rate for a slow one).
   double skew_rate = 1.001;
   bool skew_supported = false;
+  // Harness-side mutation: restart a wiped node with --bootstrap, which the
+  // protocol documents as unsafe (it votes with an empty state).
+  bool wipe_with_bootstrap = false;
 };
 
 class Nemesis {
