@@ -236,14 +236,16 @@ struct Client::Impl {
 
   // The lease is timed from the send time of the attempt that created it.
   // If that attempt is not one of ours, the lease cannot be timed: untrusted.
-  static LeaseClock::time_point
+  LeaseClock::time_point
   trusted_until(const wire::Request& req, const wire::Grant& g,
-                const std::map<uint32_t, LeaseClock::time_point>& sent_at) {
+                const std::map<uint32_t, LeaseClock::time_point>& sent_at) const {
     if (g.lease_client_id() != req.client_id() || g.lease_request_id() != req.request_id())
       return LeaseClock::time_point{};
     auto it = sent_at.find(g.lease_attempt());
     if (it == sent_at.end())
       return LeaseClock::time_point{};
+    if (options.test_lease_from_reply)
+      return LeaseClock::now() + trusted_lease(milliseconds(g.lease_ms()));
     return it->second + trusted_lease(milliseconds(g.lease_ms()));
   }
 
@@ -265,6 +267,12 @@ const std::string& Client::client_id() const {
 
 const std::vector<net::Endpoint>& Client::servers() const {
   return impl_->options.servers;
+}
+
+std::string Client::last_server() const {
+  if (impl_->options.servers.empty())
+    return {};
+  return impl_->options.servers[impl_->preferred.load()].to_string();
 }
 
 AcquireReply Client::acquire(const std::string& name, const AcquireOptions& options) {
@@ -304,7 +312,7 @@ AcquireReply Client::acquire(const std::string& name, const AcquireOptions& opti
       AcquireReply r;
       r.status = Status::ok;
       r.lease = Lease{name, owner, resp.grant().token(), milliseconds(resp.grant().lease_ms()),
-                      Impl::trusted_until(req, resp.grant(), sent_at)};
+                      impl_->trusted_until(req, resp.grant(), sent_at)};
       if (r.lease.still_trusted())
         return r;
       // The grant arrived after the lease had ended by our own clock: it is
@@ -373,7 +381,7 @@ AcquireReply Client::refresh_until(const std::string& name, uint64_t token, mill
   r.status = Status::ok;
   auto& g = ex.response.grant();
   r.lease =
-      Lease{name, {}, g.token(), milliseconds(g.lease_ms()), Impl::trusted_until(req, g, sent_at)};
+      Lease{name, {}, g.token(), milliseconds(g.lease_ms()), impl_->trusted_until(req, g, sent_at)};
   return r;
 }
 

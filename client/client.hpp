@@ -43,6 +43,9 @@ struct ClientOptions {
   // up to its park window, at most 1 s, per attempt).
   std::chrono::milliseconds attempt_timeout{5000};
   std::string client_id; // empty: a fresh random id per Client
+  // Test-only mutation (godistlock-chaos --mutation lease-from-reply): time
+  // leases from the reply instead of the send, which is unsafe.
+  bool test_lease_from_reply = false;
 };
 
 // A granted lock as the client sees it.
@@ -113,6 +116,8 @@ public:
 
   const std::string& client_id() const;
   const std::vector<net::Endpoint>& servers() const;
+  // The server that answered the latest call (the next call starts there).
+  std::string last_server() const;
 
 private:
   AcquireReply refresh_until(const std::string& name, uint64_t token, std::chrono::milliseconds ttl,

@@ -1,0 +1,357 @@
+// godistlock-chaos: runs a cluster of real nodes under K clients and a
+// nemesis for a given duration and seed, then checks the history. Exit 0:
+// no violation; 1: violations (history and node logs kept); 2: bad usage or
+// the cluster could not be set up.
+#include "checkers.hpp"
+#include "cluster.hpp"
+#include "fenced_register.hpp"
+#include "history.hpp"
+#include "nemesis.hpp"
+#include "report.hpp"
+#include "workload.hpp"
+
+#include "client/client.hpp"
+#include "core/limits.hpp"
+#include "net/endpoint.hpp"
+
+#include <algorithm>
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <random>
+#include <set>
+#include <sstream>
+#include <thread>
+#include <unistd.h>
+
+using namespace gdl_chaos;
+using namespace std::chrono;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+namespace {
+
+const char* const usage =
+    "usage: godistlock-chaos [--nodes 3|5] [--clients K] [--duration DUR] [--seed S]\n"
+    "                        [--faults "
+    "kill,wipe,pause,client-pause,partition,bridge,flap,slow,skew]\n"
+    "                        [--mutation NAME] [--keep-history DIR] [--node-bin PATH]\n"
+    "                        [--ttl DUR] [--skew-rate R] [--hot-locks N] [--cold-locks N]\n"
+    "  --duration    how long the clients run (default 60s); faults stop a tail before the end\n"
+    "  --faults      fault kinds the nemesis may pick (default: all)\n"
+    "  --mutation    break the implementation on purpose: skip-promise-fsync,\n"
+    "                wiped-votes-at-once, proposer-clock-expiry (passed to every node as\n"
+    "                --test-mutation NAME), lease-from-reply (client side),\n"
+    "                wipe-with-bootstrap (harness side: a wiped node restarts with --bootstrap)\n"
+    "  --keep-history  write the history (and report.json) into DIR and keep them\n"
+    "  --ttl         the clients' lease length (default 2s)\n"
+    "  --skew-rate   clock rate of a skewed node (default 1.001; a slow one gets 2 - R)\n";
+
+const std::set<std::string> node_mutations{"skip-promise-fsync", "wiped-votes-at-once",
+                                           "proposer-clock-expiry"};
+const std::set<std::string> client_mutations{"lease-from-reply"};
+// Mutations of the harness itself, against unchanged nodes.
+const std::set<std::string> harness_mutations{"wipe-with-bootstrap"};
+
+struct Options {
+  size_t nodes = 3;
+  size_t clients = 4;
+  milliseconds duration{60000};
+  uint64_t seed = 0;
+  bool seed_given = false;
+  std::string faults;
+  std::string mutation;
+  std::string keep_dir;
+  std::string node_bin;
+  milliseconds ttl{2000};
+  double skew_rate = 1.001;
+  size_t hot_locks = 3;
+  size_t cold_locks = 50;
+};
+
+std::string self_dir() {
+  std::error_code ec;
+  auto exe = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string(".") : exe.parent_path().string();
+}
+
+std::string parse(int argc, char** argv, Options& o) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  for (size_t i = 0; i < args.size(); ++i) {
+    const auto& flag = args[i];
+    if (flag == "--help" || flag == "-h")
+      return "help";
+    if (i + 1 >= args.size())
+      return "missing value for " + flag;
+    const auto& value = args[++i];
+    auto number = [&](uint64_t lo, uint64_t hi, uint64_t& out) -> bool {
+      try {
+        size_t used = 0;
+        auto v = std::stoull(value, &used);
+        if (used != value.size() || v < lo || v > hi)
+          return false;
+        out = v;
+        return true;
+      } catch (...) {
+        return false;
+      }
+    };
+    uint64_t n = 0;
+    if (flag == "--nodes") {
+      if (!number(3, 5, n) || n == 4)
+        return "bad --nodes '" + value + "': 3 or 5";
+      o.nodes = n;
+    } else if (flag == "--clients") {
+      if (!number(1, 64, n))
+        return "bad --clients '" + value + "': 1 to 64";
+      o.clients = n;
+    } else if (flag == "--duration" || flag == "--ttl") {
+      auto ms = godistlock::core::parse_duration_ms(value);
+      if (!ms || *ms == 0)
+        return "bad " + flag + " '" + value + "': a duration such as 120s";
+      (flag == "--ttl" ? o.ttl : o.duration) = milliseconds(*ms);
+    } else if (flag == "--seed") {
+      if (!number(0, UINT64_MAX, n))
+        return "bad --seed '" + value + "'";
+      o.seed = n;
+      o.seed_given = true;
+    } else if (flag == "--faults") {
+      o.faults = value;
+    } else if (flag == "--mutation") {
+      if (!node_mutations.count(value) && !client_mutations.count(value) &&
+          !harness_mutations.count(value))
+        return "unknown --mutation '" + value + "'";
+      o.mutation = value;
+    } else if (flag == "--keep-history") {
+      o.keep_dir = value;
+    } else if (flag == "--node-bin") {
+      o.node_bin = value;
+    } else if (flag == "--skew-rate") {
+      try {
+        o.skew_rate = std::stod(value);
+      } catch (...) {
+        return "bad --skew-rate '" + value + "'";
+      }
+      if (!(o.skew_rate > 1.0 && o.skew_rate < 2.0))
+        return "bad --skew-rate '" + value + "': between 1 and 2, e.g. 1.001";
+    } else if (flag == "--hot-locks") {
+      if (!number(1, 100, n))
+        return "bad --hot-locks '" + value + "'";
+      o.hot_locks = n;
+    } else if (flag == "--cold-locks") {
+      if (!number(0, 100000, n))
+        return "bad --cold-locks '" + value + "'";
+      o.cold_locks = n;
+    } else {
+      return "unknown option " + flag;
+    }
+  }
+  return {};
+}
+
+std::set<std::string> fault_set(const std::string& list, std::string& error) {
+  std::set<std::string> out;
+  if (list.empty()) {
+    for (auto& k : all_fault_kinds())
+      out.insert(k);
+    return out;
+  }
+  if (list == "none")
+    return out;
+  std::stringstream s(list);
+  std::string item;
+  while (std::getline(s, item, ',')) {
+    if (std::find(all_fault_kinds().begin(), all_fault_kinds().end(), item) ==
+        all_fault_kinds().end()) {
+      error = "unknown fault kind '" + item + "'";
+      return {};
+    }
+    out.insert(item);
+  }
+  return out;
+}
+
+// Waits (bounded) until the cluster grants a lock: a quorum is up and linked.
+bool wait_for_quorum(const std::vector<godistlock::net::Endpoint>& servers, milliseconds limit) {
+  godistlock::client::ClientOptions co;
+  co.servers = servers;
+  co.attempt_timeout = 2000ms;
+  godistlock::client::Client c(co);
+  auto until = steady_clock::now() + limit;
+  while (steady_clock::now() < until) {
+    auto r = c.try_acquire("chaos-ready", 1000ms);
+    if (r.ok()) {
+      c.release("chaos-ready", r.lease.token);
+      return true;
+    }
+    std::this_thread::sleep_for(200ms);
+  }
+  return false;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  std::signal(SIGPIPE, SIG_IGN);
+  Options o;
+  if (auto error = parse(argc, argv, o); !error.empty()) {
+    if (error == "help") {
+      std::cout << usage;
+      return 0;
+    }
+    std::cerr << "godistlock-chaos: " << error << "\n" << usage;
+    return 2;
+  }
+  std::string fault_error;
+  auto faults = fault_set(o.faults, fault_error);
+  if (!fault_error.empty()) {
+    std::cerr << "godistlock-chaos: " << fault_error << "\n" << usage;
+    return 2;
+  }
+  if (!o.seed_given)
+    o.seed = std::random_device{}() % 1000000;
+  if (o.node_bin.empty())
+    o.node_bin = self_dir() + "/godistlock-node";
+  if (::access(o.node_bin.c_str(), X_OK) != 0) {
+    std::cerr << "godistlock-chaos: no node binary at " << o.node_bin << " (--node-bin)\n";
+    return 2;
+  }
+  std::cout << "godistlock-chaos: seed " << o.seed << ", " << o.nodes << " nodes, " << o.clients
+            << " clients, " << o.duration.count() / 1000.0 << " s" << std::endl;
+
+  char tmpl[] = "/tmp/gdl-chaos-XXXXXX";
+  if (!::mkdtemp(tmpl)) {
+    std::cerr << "godistlock-chaos: cannot create a scratch dir in /tmp\n";
+    return 2;
+  }
+  const std::string base = tmpl;
+  std::string history_dir = base;
+  if (!o.keep_dir.empty()) {
+    std::error_code ec;
+    fs::create_directories(o.keep_dir, ec);
+    history_dir = o.keep_dir;
+  }
+  const std::string history_path = history_dir + "/history-seed" + std::to_string(o.seed) + "-" +
+                                   std::to_string(::getpid()) + ".jsonl";
+
+  std::vector<std::string> notes;
+  std::vector<std::string> common_flags;
+  if (node_mutations.count(o.mutation)) {
+    if (!Cluster::node_accepts_flag(o.node_bin, "--test-mutation", o.mutation, base)) {
+      std::cerr << "godistlock-chaos: " << o.node_bin << " does not accept --test-mutation "
+                << o.mutation << ": this mutation cannot be run against it\n";
+      fs::remove_all(base);
+      return 2;
+    }
+    common_flags = {"--test-mutation", o.mutation};
+  }
+  bool skew_supported = faults.count("skew") &&
+                        Cluster::node_accepts_flag(o.node_bin, "--test-clock-rate", "1.0", base);
+
+  const milliseconds liveness_bound = o.ttl + 5000ms;
+  int exit_code = 0;
+  {
+    ClusterOptions co;
+    co.nodes = o.nodes;
+    co.node_binary = o.node_bin;
+    co.base_dir = base;
+    co.common_flags = common_flags;
+    Cluster cluster(co);
+    if (auto error = cluster.start(); !error.empty()) {
+      std::cerr << "godistlock-chaos: the cluster did not start: " << error
+                << "\nnode logs kept in " << base << "\n";
+      return 2;
+    }
+    std::vector<godistlock::net::Endpoint> servers;
+    for (size_t i = 0; i < cluster.size(); ++i)
+      servers.push_back(*godistlock::net::parse_endpoint(cluster.endpoint(i)));
+    if (!wait_for_quorum(servers, 30s)) {
+      std::cerr << "godistlock-chaos: the cluster granted no lock within 30 s; node logs kept in "
+                << base << "\n";
+      return 2;
+    }
+
+    History history(history_path);
+    FencedRegister store;
+    WorkloadOptions wo;
+    wo.servers = servers;
+    wo.clients = o.clients;
+    wo.seed = o.seed;
+    wo.ttl = o.ttl;
+    wo.hot_locks = o.hot_locks;
+    wo.cold_locks = o.cold_locks;
+    wo.lease_from_reply = o.mutation == "lease-from-reply";
+    Workload workload(wo, history, store);
+
+    NemesisOptions no;
+    no.faults = faults;
+    no.seed = o.seed;
+    no.lease = o.ttl;
+    no.skew_rate = o.skew_rate;
+    no.skew_supported = skew_supported;
+    no.wipe_with_bootstrap = o.mutation == "wipe-with-bootstrap";
+    Nemesis nemesis(cluster, workload, history, no);
+
+    const int64_t start = now_ns();
+    const int64_t end = start + duration_cast<nanoseconds>(o.duration).count();
+    // The tail after the last fault leaves room to see liveness.
+    auto tail = std::max<int64_t>(duration_cast<nanoseconds>(liveness_bound + 2s).count(),
+                                  (end - start) * 15 / 100);
+    auto warmup = std::min<int64_t>(2'000'000'000, (end - start) / 10);
+    workload.start();
+    std::this_thread::sleep_for(nanoseconds(warmup));
+    if (end - tail > now_ns())
+      nemesis.run(end - tail);
+    else
+      notes.push_back("the run is too short for faults: the tail alone is " +
+                      std::to_string(tail / 1'000'000) + " ms");
+    nemesis.heal_all();
+    for (size_t i = 0; i < cluster.size(); ++i)
+      if (!cluster.running(i))
+        notes.push_back(cluster.id(i) + " was down at the end (see the history's info events)");
+    while (now_ns() < end)
+      std::this_thread::sleep_for(50ms);
+    workload.stop();
+    workload.probe(workload.hot_locks(), liveness_bound);
+
+    auto events = history.snapshot();
+    std::vector<CheckResult> checks{check_mutual_exclusion(events), check_tokens(events),
+                                    check_fenced_register(events, store.log(), store.state()),
+                                    check_no_lost_updates(events),
+                                    check_liveness(events, workload.hot_locks(), liveness_bound)};
+    RunInfo info;
+    info.seed = o.seed;
+    info.nodes = o.nodes;
+    info.clients = o.clients;
+    info.duration_s = static_cast<double>(o.duration.count()) / 1000.0;
+    info.faults = o.faults.empty() ? "all" : o.faults;
+    info.mutation = o.mutation;
+    info.lease_ms = o.ttl.count();
+    info.history_path = history_path;
+    info.history_kept = !o.keep_dir.empty();
+    info.notes = notes;
+    for (auto& n : nemesis.notes())
+      info.notes.push_back(n);
+    info.register_accepted = store.accepted();
+    info.register_rejected = store.rejected();
+    auto report = make_report(events, checks, info);
+    std::cout << report.text() << "\nREPORT-JSON " << report.json() << std::endl;
+    std::ofstream(history_dir + "/report-seed" + std::to_string(o.seed) + "-" +
+                  std::to_string(::getpid()) + ".json")
+        << report.json() << "\n";
+    exit_code = report.ok() ? 0 : 1;
+  } // the cluster's destructor kills every node by PID
+
+  if (exit_code != 0) {
+    std::cout << "VIOLATIONS: seed " << o.seed << ", history " << history_path << ", node logs in "
+              << base << std::endl;
+  } else if (o.keep_dir.empty()) {
+    std::error_code ec;
+    fs::remove_all(base, ec);
+  } else {
+    std::cout << "history kept: " << history_path << " (node logs in " << base << ")" << std::endl;
+  }
+  return exit_code;
+}

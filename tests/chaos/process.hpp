@@ -1,0 +1,50 @@
+// A child process started with fork/exec in its own process group, tracked
+// by PID. stdin is /dev/null; stdout and stderr are appended to files. The
+// child gets SIGKILL if the harness dies (PR_SET_PDEATHSIG), so fork only
+// from a thread that lives as long as the child (the main thread).
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <sys/types.h>
+#include <vector>
+
+namespace gdl_chaos {
+
+struct ExitStatus {
+  bool exited = false; // normal exit (else killed by `signal`)
+  int code = -1;
+  int signal = 0;
+  std::string describe() const;
+};
+
+class ChildProcess {
+public:
+  // Throws std::runtime_error if fork fails.
+  ChildProcess(const std::vector<std::string>& argv, const std::string& log_path);
+  // SIGKILL and reap if still running.
+  ~ChildProcess();
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+
+  pid_t pid() const { return pid_; }
+  // Reaps the child if it has exited; false then.
+  bool running();
+  void signal(int sig);
+  // SIGKILL, then reap (bounded: SIGKILL cannot be ignored, even when stopped).
+  ExitStatus kill_and_reap();
+  // Waits at most `limit` for an exit; nullopt if it still runs.
+  std::optional<ExitStatus> wait_for(std::chrono::milliseconds limit);
+  const std::optional<ExitStatus>& exit_status() const { return exit_; }
+
+private:
+  void reap(int wstatus);
+
+  pid_t pid_ = -1;
+  std::optional<ExitStatus> exit_;
+};
+
+std::string read_file(const std::string& path);
+
+} // namespace gdl_chaos

@@ -1,0 +1,266 @@
+// The checkers on hand-made histories: each one passes a correct history
+// and reports the violation it exists for.
+#include "checkers.hpp"
+#include "history_builder.hpp"
+#include "report.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+using namespace gdl_chaos;
+using gdl_chaos::test::HistoryBuilder;
+using namespace std::chrono_literals;
+
+BOOST_AUTO_TEST_SUITE(mutual_exclusion)
+
+BOOST_AUTO_TEST_CASE(handover_after_release_passes) {
+  HistoryBuilder h;
+  h.grant("c1", 1, "L", 1, 0, 10, 1000);
+  h.release("c1", 2, "L", 1, 50, 60);
+  h.grant("c2", 1, "L", 2, 40, 70, 1000);
+  auto r = check_mutual_exclusion(h.events);
+  BOOST_TEST(r.ok(), r.violations.front());
+}
+
+BOOST_AUTO_TEST_CASE(two_holders_at_once_are_reported) {
+  HistoryBuilder h;
+  h.grant("c1", 1, "L", 1, 0, 10, 1000);
+  h.grant("c2", 1, "L", 2, 20, 30, 1000);
+  auto r = check_mutual_exclusion(h.events);
+  BOOST_TEST(r.violations.size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_stale_holder_ends_at_its_own_lease_clock) {
+  // c1 never releases (it was paused), but its lease clock ended at 100.
+  HistoryBuilder h;
+  h.grant("c1", 1, "L", 1, 0, 10, 100);
+  h.grant("c2", 1, "L", 2, 20, 120, 1000);
+  h.add(500, EventType::lease_lost, "c1", Op::none, 0, "L", 1);
+  BOOST_TEST(check_mutual_exclusion(h.events).ok());
+}
+
+BOOST_AUTO_TEST_CASE(a_refresh_extends_the_hold) {
+  HistoryBuilder h;
+  h.grant("c1", 1, "L", 1, 0, 10, 100);
+  h.refresh("c1", 2, "L", 1, 60, 70, EventType::ok, 200);
+  h.grant("c2", 1, "L", 2, 20, 150, 1000);
+  BOOST_TEST(check_mutual_exclusion(h.events).violations.size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_failed_refresh_ends_the_hold_at_its_invoke) {
+  HistoryBuilder h;
+  h.grant("c1", 1, "L", 1, 0, 10, 100);
+  h.refresh("c1", 2, "L", 1, 30, 90, EventType::unknown);
+  h.grant("c2", 1, "L", 2, 20, 50, 1000);
+  BOOST_TEST(check_mutual_exclusion(h.events).ok());
+}
+
+BOOST_AUTO_TEST_CASE(lease_lost_ends_the_hold) {
+  HistoryBuilder h;
+  h.grant("c1", 1, "L", 1, 0, 10, 100);
+  h.add(40, EventType::lease_lost, "c1", Op::none, 0, "L", 1);
+  h.grant("c2", 1, "L", 2, 20, 50, 1000);
+  BOOST_TEST(check_mutual_exclusion(h.events).ok());
+}
+
+BOOST_AUTO_TEST_CASE(a_late_refresh_opens_a_new_hold_at_its_reply) {
+  HistoryBuilder h;
+  h.grant("c1", 1, "L", 1, 0, 10, 100);
+  h.refresh("c1", 2, "L", 1, 90, 110, EventType::ok, 200);
+  h.grant("c2", 1, "L", 2, 20, 105, 1000);
+  auto segments = hold_segments(h.events);
+  BOOST_TEST(segments.size() == 3u);
+  BOOST_TEST(check_mutual_exclusion(h.events).violations.size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(different_locks_do_not_interfere) {
+  HistoryBuilder h;
+  h.grant("c1", 1, "A", 1, 0, 10, 1000);
+  h.grant("c2", 1, "B", 1, 0, 10, 1000);
+  BOOST_TEST(check_mutual_exclusion(h.events).ok());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(tokens)
+
+BOOST_AUTO_TEST_CASE(increasing_tokens_pass) {
+  HistoryBuilder h;
+  h.grant("c1", 1, "L", 1, 0, 10, 100);
+  h.grant("c2", 1, "L", 2, 20, 130, 1000);
+  BOOST_TEST(check_tokens(h.events).ok());
+}
+
+BOOST_AUTO_TEST_CASE(a_repeated_token_is_reported) {
+  HistoryBuilder h;
+  h.grant("c1", 1, "L", 4, 0, 10, 100);
+  h.grant("c2", 1, "L", 4, 200, 210, 1000);
+  auto r = check_tokens(h.events);
+  BOOST_TEST(!r.ok());
+}
+
+BOOST_AUTO_TEST_CASE(a_smaller_token_after_a_completed_grant_is_reported) {
+  HistoryBuilder h;
+  h.grant("c1", 1, "L", 5, 0, 10, 100);
+  h.grant("c2", 1, "L", 3, 20, 30, 1000);
+  BOOST_TEST(check_tokens(h.events).violations.size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(concurrent_grants_may_complete_in_any_order) {
+  HistoryBuilder h;
+  h.grant("c1", 1, "L", 5, 0, 30, 100);
+  h.grant("c2", 1, "L", 3, 10, 20, 100);
+  BOOST_TEST(check_tokens(h.events).ok());
+}
+
+BOOST_AUTO_TEST_CASE(the_same_owner_may_get_its_token_again) {
+  HistoryBuilder h;
+  h.grant("c1", 1, "L", 7, 0, 10, 100);
+  h.grant("c1", 2, "L", 7, 50, 60, 200);
+  BOOST_TEST(check_tokens(h.events).ok());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(fenced_register_checker)
+
+BOOST_AUTO_TEST_CASE(a_real_register_passes) {
+  FencedRegister store;
+  HistoryBuilder h;
+  h.grant("c1", 1, "L", 1, 0, 10, 1000);
+  h.add(20, EventType::invoke, "c1", Op::write, 2, "L", 1);
+  BOOST_REQUIRE(store.write("L", 1, register_value("c1", 2)));
+  h.add(21, EventType::ok, "c1", Op::write, 2, "L", 1);
+  h.release("c1", 3, "L", 1, 30, 40);
+  h.grant("c2", 1, "L", 2, 50, 60, 1000);
+  h.add(70, EventType::invoke, "c2", Op::write, 2, "L", 2);
+  BOOST_REQUIRE(store.write("L", 2, register_value("c2", 2)));
+  h.add(71, EventType::ok, "c2", Op::write, 2, "L", 2);
+  // A stale write after c1's lease ended: refused, and that is fine.
+  h.add(80, EventType::invoke, "c1", Op::write, 4, "L", 1);
+  BOOST_REQUIRE(!store.write("L", 1, register_value("c1", 4)));
+  h.add(81, EventType::fail, "c1", Op::write, 4, "L", 1);
+  auto r = check_fenced_register(h.events, store.log(), store.state());
+  BOOST_TEST(r.ok(), r.violations.front());
+}
+
+BOOST_AUTO_TEST_CASE(accepting_a_lower_token_is_reported) {
+  std::vector<RegisterWrite> log{{1, "L", 5, "a", true, 0}, {2, "L", 3, "b", true, 5}};
+  RegisterState state{{"L", {"a", "b"}}};
+  BOOST_TEST(check_fenced_register({}, log, state).violations.size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_lost_acknowledged_write_is_reported) {
+  HistoryBuilder h;
+  h.add(20, EventType::invoke, "c1", Op::write, 2, "L", 1);
+  h.add(21, EventType::ok, "c1", Op::write, 2, "L", 1);
+  std::vector<RegisterWrite> log{{1, "L", 1, register_value("c1", 2), true, 0}};
+  BOOST_TEST(!check_fenced_register(h.events, log, RegisterState{}).ok());
+}
+
+BOOST_AUTO_TEST_CASE(a_refused_write_under_a_trusted_lease_is_reported) {
+  HistoryBuilder h;
+  h.grant("c1", 1, "L", 1, 0, 10, 1000);
+  h.add(20, EventType::invoke, "c1", Op::write, 2, "L", 1);
+  h.add(21, EventType::fail, "c1", Op::write, 2, "L", 1);
+  std::vector<RegisterWrite> log{{1, "L", 2, "other", true, 0},
+                                 {2, "L", 1, register_value("c1", 2), false, 2}};
+  RegisterState state{{"L", {"other"}}};
+  BOOST_TEST(check_fenced_register(h.events, log, state).violations.size() == 1u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(no_lost_updates)
+
+BOOST_AUTO_TEST_CASE(a_consistent_history_passes) {
+  HistoryBuilder h;
+  h.grant("c1", 1, "L", 1, 0, 10, 1000);
+  h.status("c2", 1, "L", 20, 30, 1, 1);
+  h.release("c1", 2, "L", 1, 40, 50);
+  h.status("c2", 2, "L", 60, 70, 1, 0);
+  h.grant("c2", 3, "L", 80, 90, 1000, 2);
+  auto r = check_no_lost_updates(h.events);
+  BOOST_TEST(r.ok(), r.violations.front());
+}
+
+BOOST_AUTO_TEST_CASE(a_token_granted_again_after_its_release_is_reported) {
+  HistoryBuilder h;
+  h.grant("c1", 1, "L", 1, 0, 10, 1000);
+  h.release("c1", 2, "L", 1, 40, 50);
+  h.grant("c1", 3, "L", 1, 60, 70, 1000);
+  BOOST_TEST(check_no_lost_updates(h.events).violations.size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_fence_going_back_is_reported) {
+  HistoryBuilder h;
+  h.grant("c1", 1, "L", 4, 0, 10, 1000);
+  h.status("c2", 1, "L", 20, 30, 3, 3);
+  BOOST_TEST(check_no_lost_updates(h.events).violations.size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_released_holder_showing_again_is_reported) {
+  HistoryBuilder h;
+  h.grant("c1", 1, "L", 4, 0, 10, 1000);
+  h.release("c1", 2, "L", 4, 40, 50);
+  h.status("c2", 1, "L", 60, 70, 4, 4);
+  BOOST_TEST(check_no_lost_updates(h.events).violations.size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_status_overlapping_the_grant_may_show_the_old_fence) {
+  HistoryBuilder h;
+  h.status("c2", 1, "L", 0, 30, 3, 3);
+  h.grant("c1", 1, "L", 4, 5, 10, 1000);
+  BOOST_TEST(check_no_lost_updates(h.events).ok());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(liveness)
+
+BOOST_AUTO_TEST_CASE(a_grant_soon_after_the_heal_passes) {
+  HistoryBuilder h;
+  h.fault(0, 100, "kill");
+  h.grant("c1", 1, "hot-0", 1, 150, 200, 1000);
+  BOOST_TEST(check_liveness(h.events, {"hot-0"}, 1s).ok());
+}
+
+BOOST_AUTO_TEST_CASE(a_grant_only_before_the_heal_is_reported) {
+  HistoryBuilder h;
+  h.grant("c1", 1, "hot-0", 1, 0, 10, 1000);
+  h.fault(50, 100, "partition");
+  BOOST_TEST(!check_liveness(h.events, {"hot-0"}, 1s).ok());
+}
+
+BOOST_AUTO_TEST_CASE(a_grant_too_late_is_reported) {
+  HistoryBuilder h;
+  h.fault(0, 100, "kill");
+  h.grant("c1", 1, "hot-0", 1, 150, 5000, 6000);
+  BOOST_TEST(!check_liveness(h.events, {"hot-0"}, 1s).ok());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(report)
+
+BOOST_AUTO_TEST_CASE(percentiles_use_the_nearest_rank) {
+  std::vector<double> v;
+  for (int i = 1; i <= 100; ++i)
+    v.push_back(i);
+  auto p = percentiles(v);
+  BOOST_TEST(p.p50_ms == 50);
+  BOOST_TEST(p.p99_ms == 99);
+  BOOST_TEST(p.max_ms == 100);
+}
+
+BOOST_AUTO_TEST_CASE(violations_fail_the_report) {
+  HistoryBuilder h;
+  h.grant("c1", 1, "L", 1, 0, 10, 1000);
+  h.grant("c2", 1, "L", 2, 20, 30, 1000);
+  h.fault(5, 25, "pause");
+  auto r = make_report(h.events, {check_mutual_exclusion(h.events)}, RunInfo{});
+  BOOST_TEST(!r.ok());
+  BOOST_TEST(r.faults.at("pause") == 1u);
+  BOOST_TEST(r.json().find("\"pass\":false") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

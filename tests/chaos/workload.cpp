@@ -1,0 +1,328 @@
+#include "workload.hpp"
+
+#include "checkers.hpp"
+
+#include "client/client.hpp"
+
+#include <algorithm>
+#include <random>
+#include <unistd.h>
+
+namespace gdl_chaos {
+
+namespace client = godistlock::client;
+using namespace std::chrono;
+using namespace std::chrono_literals;
+
+namespace {
+
+EventType outcome_of(client::Status s) {
+  switch (s) {
+  case client::Status::ok:
+    return EventType::ok;
+  case client::Status::not_acquired:
+  case client::Status::not_holder:
+  case client::Status::invalid_argument:
+    return EventType::fail;
+  default:
+    return EventType::unknown; // unavailable or internal: it may have happened
+  }
+}
+
+int64_t ns_of(client::LeaseClock::time_point t) {
+  return t.time_since_epoch().count();
+}
+
+// One client thread's view: its Client, its name in the history, its ops.
+class Actor {
+public:
+  Actor(std::string name, client::ClientOptions options, History& history)
+      : name_(std::move(name)), client_(std::move(options)), history_(history) {}
+
+  client::Client& client() { return client_; }
+  const std::string& name() const { return name_; }
+
+  uint64_t invoke(Op op, const std::string& lock, uint64_t token = 0, std::string detail = {}) {
+    Event e;
+    e.type = EventType::invoke;
+    e.process = name_;
+    e.op = op;
+    e.op_id = ++next_op_;
+    e.lock = lock;
+    e.token = token;
+    e.detail = std::move(detail);
+    history_.record(e);
+    return e.op_id;
+  }
+
+  void complete(Op op, uint64_t id, const std::string& lock, EventType outcome, uint64_t token,
+                std::string detail = {}, int64_t trusted_until = 0) {
+    Event e;
+    e.type = outcome;
+    e.process = name_;
+    e.op = op;
+    e.op_id = id;
+    e.lock = lock;
+    e.token = token;
+    e.server = op == Op::write ? std::string() : client_.last_server();
+    e.trusted_until_ns = trusted_until;
+    e.detail = std::move(detail);
+    history_.record(e);
+  }
+
+  void note(EventType type, const std::string& lock, uint64_t token, std::string detail,
+            std::string fault = {}) {
+    Event e;
+    e.type = type;
+    e.process = name_;
+    e.lock = lock;
+    e.token = token;
+    e.fault = std::move(fault);
+    e.detail = std::move(detail);
+    history_.record(e);
+  }
+
+  // Acquire (wait nullopt: try-lock) and log it.
+  std::optional<client::Lease> acquire(const std::string& lock, milliseconds ttl,
+                                       std::optional<milliseconds> wait) {
+    Op op = wait ? Op::acquire : Op::try_acquire;
+    auto id = invoke(op, lock, 0, wait ? "wait " + std::to_string(wait->count()) + " ms" : "");
+    client::AcquireReply r;
+    if (wait) {
+      client::AcquireOptions how;
+      how.ttl = ttl;
+      how.wait = *wait;
+      r = client_.acquire(lock, how);
+    } else {
+      r = client_.try_acquire(lock, ttl);
+    }
+    complete(op, id, lock, outcome_of(r.status), r.ok() ? r.lease.token : 0,
+             r.ok() ? std::string() : r.message, r.ok() ? ns_of(r.lease.trusted_until) : 0);
+    if (!r.ok())
+      return std::nullopt;
+    return r.lease;
+  }
+
+  // Refreshes and logs; returns the extended lease, nullopt if it failed.
+  std::optional<client::Lease> refresh(const client::Lease& lease) {
+    auto id = invoke(Op::refresh, lease.name, lease.token);
+    auto r = client_.refresh(lease, lease.ttl, lease.trusted_until);
+    complete(Op::refresh, id, lease.name, outcome_of(r.status), lease.token,
+             r.ok() ? std::string() : r.message, r.ok() ? ns_of(r.lease.trusted_until) : 0);
+    if (!r.ok())
+      return std::nullopt;
+    auto extended = lease;
+    extended.trusted_until = std::max(lease.trusted_until, r.lease.trusted_until);
+    return extended;
+  }
+
+  void release(const std::string& lock, uint64_t token) {
+    auto id = invoke(Op::release, lock, token);
+    auto r = client_.release(lock, token);
+    complete(Op::release, id, lock, outcome_of(r.status), token, r.ok() ? "" : r.message);
+  }
+
+  void status(const std::string& lock) {
+    auto id = invoke(Op::status, lock);
+    auto r = client_.status(lock);
+    Event e;
+    e.type = outcome_of(r.status);
+    e.process = name_;
+    e.op = Op::status;
+    e.op_id = id;
+    e.lock = lock;
+    e.server = client_.last_server();
+    if (r.ok()) {
+      e.fence = r.lock.fence();
+      e.holder_token = r.lock.held() ? r.lock.token() : 0;
+    } else {
+      e.detail = r.message;
+    }
+    history_.record(e);
+  }
+
+  bool write(FencedRegister& store, const client::Lease& lease, const std::string& detail = {}) {
+    auto id = invoke(Op::write, lease.name, lease.token, detail);
+    bool accepted = store.write(lease.name, lease.token, register_value(name_, id));
+    complete(Op::write, id, lease.name, accepted ? EventType::ok : EventType::fail, lease.token,
+             accepted ? "" : "refused: a higher token was seen");
+    return accepted;
+  }
+
+private:
+  std::string name_;
+  client::Client client_;
+  History& history_;
+  uint64_t next_op_ = 0;
+};
+
+client::ClientOptions client_options(const WorkloadOptions& o, const std::string& name) {
+  client::ClientOptions c;
+  c.servers = o.servers;
+  c.attempt_timeout = o.attempt_timeout;
+  // Unique per process run, as the protocol requires.
+  c.client_id = "chaos-" + std::to_string(::getpid()) + "-" + name;
+  c.test_lease_from_reply = o.lease_from_reply;
+  return c;
+}
+
+milliseconds uniform_ms(std::mt19937_64& rng, int64_t lo, int64_t hi) {
+  return milliseconds(std::uniform_int_distribution<int64_t>(lo, hi)(rng));
+}
+
+} // namespace
+
+Workload::Workload(WorkloadOptions options, History& history, FencedRegister& store)
+    : options_(std::move(options)), history_(history), store_(store) {}
+
+Workload::~Workload() {
+  stop();
+}
+
+std::vector<std::string> Workload::hot_locks() const {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < options_.hot_locks; ++i)
+    out.push_back("hot-" + std::to_string(i));
+  return out;
+}
+
+void Workload::start() {
+  for (size_t i = 0; i < options_.clients; ++i)
+    threads_.emplace_back([this, i] { client_loop(i); });
+}
+
+void Workload::stop() {
+  stopping_ = true;
+  pause_changed_.notify_all();
+  for (auto& t : threads_)
+    if (t.joinable())
+      t.join();
+  threads_.clear();
+}
+
+bool Workload::pause_a_holder(milliseconds pause, milliseconds limit) {
+  std::unique_lock<std::mutex> lock(pause_mutex_);
+  pause_wanted_ = true;
+  pause_taken_ = false;
+  pause_done_ = false;
+  pause_length_ = pause;
+  bool done = pause_changed_.wait_for(lock, limit, [&] { return pause_done_ || stopping_; });
+  bool taken = pause_taken_;
+  pause_wanted_ = false;
+  if (!done && taken) {
+    // Bounded: the paused client sleeps `pause` and then reports.
+    pause_changed_.wait_for(lock, pause + 10s, [&] { return pause_done_ || stopping_; });
+  }
+  return taken;
+}
+
+void Workload::client_loop(size_t index) {
+  auto name = "c" + std::to_string(index + 1);
+  Actor actor(name, client_options(options_, name), history_);
+  std::mt19937_64 rng(options_.seed * 1000003 + index);
+  auto hot = hot_locks();
+  const auto ttl = options_.ttl;
+  const auto trusted = duration_cast<milliseconds>(client::trusted_lease(ttl));
+
+  while (!stopping_) {
+    std::string lock =
+        std::uniform_int_distribution<int>(0, 99)(rng) < 70
+            ? hot[rng() % hot.size()]
+            : "cold-" + std::to_string(rng() % std::max<size_t>(1, options_.cold_locks));
+    int dice = std::uniform_int_distribution<int>(0, 99)(rng);
+    if (dice < 15) {
+      actor.status(lock);
+      continue;
+    }
+    std::optional<milliseconds> wait;
+    if (dice >= 45)
+      wait = uniform_ms(rng, 200, 3000);
+    auto lease = actor.acquire(lock, ttl, wait);
+    if (!lease) {
+      std::this_thread::sleep_for(uniform_ms(rng, 10, 150));
+      continue;
+    }
+
+    // A pending client pause takes the first holder of a hot lock: others
+    // wait there, so a takeover right after the lease ends is likely.
+    bool freeze = false;
+    milliseconds pause{0};
+    bool is_hot = std::find(hot.begin(), hot.end(), lock) != hot.end();
+    {
+      std::lock_guard<std::mutex> guard(pause_mutex_);
+      if (is_hot && pause_wanted_ && !pause_taken_) {
+        pause_taken_ = true;
+        freeze = true;
+        pause = pause_length_;
+      }
+    }
+    if (freeze) {
+      actor.note(EventType::cs_enter, lock, lease->token, "");
+      actor.write(store_, *lease);
+      actor.note(EventType::fault_start, lock, lease->token,
+                 "frozen for " + std::to_string(pause.count()) + " ms holding the lock",
+                 "client-pause");
+      auto until = steady_clock::now() + pause;
+      while (steady_clock::now() < until && !stopping_)
+        std::this_thread::sleep_for(20ms);
+      // Back from the freeze without looking at the clock, as a stalled
+      // process would: the register must refuse this if a newer token wrote.
+      actor.write(store_, *lease, "stale: after a client pause");
+      actor.note(EventType::lease_lost, lock, lease->token, "noticed after the pause");
+      actor.note(EventType::cs_exit, lock, lease->token, "");
+      actor.note(EventType::fault_stop, lock, lease->token, "resumed", "client-pause");
+      {
+        std::lock_guard<std::mutex> guard(pause_mutex_);
+        pause_done_ = true;
+      }
+      pause_changed_.notify_all();
+      actor.release(lock, lease->token);
+      continue;
+    }
+
+    actor.note(EventType::cs_enter, lock, lease->token, "");
+    // Mostly short holds (many handovers), some long enough to need refreshes.
+    auto hold = std::uniform_int_distribution<int>(0, 99)(rng) < 65
+                    ? uniform_ms(rng, 0, 300)
+                    : uniform_ms(rng, 300, ttl.count() * 5 / 2);
+    auto hold_until = client::LeaseClock::now() + hold;
+    auto refresh_at = client::LeaseClock::now() + trusted / 3;
+    for (;;) {
+      auto now = client::LeaseClock::now();
+      if (!lease->still_trusted()) {
+        actor.note(EventType::lease_lost, lock, lease->token, "the trusted time ran out");
+        break;
+      }
+      if (now >= hold_until || stopping_)
+        break;
+      if (now >= refresh_at) {
+        auto extended = actor.refresh(*lease);
+        if (!extended) {
+          actor.note(EventType::lease_lost, lock, lease->token, "a refresh failed");
+          break;
+        }
+        lease = extended;
+        refresh_at = client::LeaseClock::now() + trusted / 3;
+        continue;
+      }
+      actor.write(store_, *lease);
+      auto nap = client::LeaseClock::now() + uniform_ms(rng, 20, 150);
+      std::this_thread::sleep_until(std::min({nap, hold_until, refresh_at, lease->trusted_until}));
+    }
+    actor.note(EventType::cs_exit, lock, lease->token, "");
+    // Even a lost lease is given back: if it is still ours, others need not
+    // wait for it to lapse.
+    actor.release(lock, lease->token);
+  }
+}
+
+void Workload::probe(const std::vector<std::string>& locks, milliseconds wait) {
+  Actor actor("probe", client_options(options_, "probe"), history_);
+  for (auto& lock : locks) {
+    auto lease = actor.acquire(lock, options_.ttl, wait);
+    if (lease)
+      actor.release(lock, lease->token);
+  }
+}
+
+} // namespace gdl_chaos

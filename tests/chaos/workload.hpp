@@ -1,0 +1,74 @@
+// The clients of a chaos run: K threads, each with its own Client and owner,
+// acquiring (waiting and try-lock) a few hot locks and many cold ones,
+// holding them for a random time with refreshes and fenced writes, and
+// releasing them. Every operation goes into the history.
+#pragma once
+
+#include "fenced_register.hpp"
+#include "history.hpp"
+
+#include "net/endpoint.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace gdl_chaos {
+
+struct WorkloadOptions {
+  std::vector<godistlock::net::Endpoint> servers;
+  size_t clients = 4;
+  uint64_t seed = 1;
+  std::chrono::milliseconds ttl{2000};
+  size_t hot_locks = 3;
+  size_t cold_locks = 50;
+  std::chrono::milliseconds attempt_timeout{2000};
+  bool lease_from_reply = false; // the client-side mutation
+};
+
+class Workload {
+public:
+  Workload(WorkloadOptions options, History& history, FencedRegister& store);
+  ~Workload(); // stops and joins
+  Workload(const Workload&) = delete;
+  Workload& operator=(const Workload&) = delete;
+
+  void start();
+  // Asks the clients to finish their current operation and joins them.
+  void stop();
+
+  // The next client that holds a lock freezes for `pause` without
+  // refreshing, then writes with its old token (the SIGSTOP of a client).
+  // Waits at most `limit` for the pause to start and end; false if no
+  // client took it (it is withdrawn then).
+  bool pause_a_holder(std::chrono::milliseconds pause, std::chrono::milliseconds limit);
+
+  // After stop(): one fresh client acquires each lock (waiting up to `wait`)
+  // and releases it, so liveness is exercised even if the load was thin.
+  void probe(const std::vector<std::string>& locks, std::chrono::milliseconds wait);
+
+  std::vector<std::string> hot_locks() const;
+
+private:
+  void client_loop(size_t index);
+
+  WorkloadOptions options_;
+  History& history_;
+  FencedRegister& store_;
+  std::atomic<bool> stopping_{false};
+  std::vector<std::thread> threads_;
+
+  std::mutex pause_mutex_;
+  std::condition_variable pause_changed_;
+  std::chrono::milliseconds pause_length_{0};
+  bool pause_wanted_ = false;
+  bool pause_taken_ = false;
+  bool pause_done_ = false;
+};
+
+} // namespace gdl_chaos
