@@ -72,6 +72,8 @@ Node::Node(caf::actor_system& sys, const NodeOptions& options) : sys_(sys) {
         static_cast<int64_t>(record->value.queue.size() + (record->value.reserved ? 1 : 0));
     highest_counter =
         std::max({highest_counter, record->promised.counter, record->accepted.counter});
+    if (!record->accepted.is_zero())
+      ctx_->incarnations->note_accepted(record->accepted.counter);
     table.put(name, *record, boot);
   }
   ctx_->incarnations->note(highest_counter);

@@ -193,6 +193,7 @@ void on_rejoin_answer(node_self self, uint32_t peer, const wire::PeerResponse& a
   auto& r = answer.rejoin();
   core::RejoinAnswer a;
   a.voting = r.voting();
+  a.accepted_any = r.accepted_any();
   a.locks.assign(r.locks().begin(), r.locks().end());
   a.highest_counter = r.highest_counter();
   for (auto& v : r.known())
@@ -220,6 +221,7 @@ caf::result<messages::wire_peer_response> serve_rejoin(node_self self,
   auto highest = st.ctx->incarnations->supersede(req.from_id(), req.rejoin().incarnation());
   auto& reply = *out.pb.mutable_rejoin();
   reply.set_voting(!st.rejoin.has_value());
+  reply.set_accepted_any(st.ctx->incarnations->accepted_any());
   reply.set_highest_counter(highest);
   for (auto& [name, live] : st.live)
     reply.add_locks(name);

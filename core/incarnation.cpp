@@ -24,6 +24,17 @@ void IncarnationBook::note(uint64_t counter) {
   highest_counter_ = std::max(highest_counter_, counter);
 }
 
+void IncarnationBook::note_accepted(uint64_t counter) {
+  std::lock_guard<std::mutex> guard(mutex_);
+  highest_counter_ = std::max(highest_counter_, counter);
+  accepted_any_ = true;
+}
+
+bool IncarnationBook::accepted_any() const {
+  std::lock_guard<std::mutex> guard(mutex_);
+  return accepted_any_;
+}
+
 bool IncarnationBook::admit(const PromiseSet& promisers, uint64_t counter) {
   std::lock_guard<std::mutex> guard(mutex_);
   for (auto& voter : promisers) {
@@ -32,6 +43,7 @@ bool IncarnationBook::admit(const PromiseSet& promisers, uint64_t counter) {
       return false;
   }
   highest_counter_ = std::max(highest_counter_, counter);
+  accepted_any_ = true;
   return true;
 }
 

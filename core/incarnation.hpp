@@ -37,12 +37,17 @@ public:
   void learn(const std::map<std::string, uint64_t>& known);
   // Notes a ballot counter this node promised.
   void note(uint64_t counter);
+  // Notes a value this node holds as accepted (replayed from disk).
+  void note_accepted(uint64_t counter);
   // An accept at `counter` whose round counted `promisers`: false when one
   // of them is an incarnation known to be superseded. Notes the ballot.
   bool admit(const PromiseSet& promisers, uint64_t counter);
 
   std::map<std::string, uint64_t> known() const;
   uint64_t highest_counter() const;
+  // Has this node ever accepted a value? A member that never did cannot
+  // hold anything a rejoining node must learn.
+  bool accepted_any() const;
 
   // One "node incarnation" line per node; parse returns nullopt on damage.
   static std::string encode(const std::map<std::string, uint64_t>& known);
@@ -52,6 +57,7 @@ private:
   mutable std::mutex mutex_;
   std::map<std::string, uint64_t> current_; // node -> its newest announced incarnation
   uint64_t highest_counter_ = 0;
+  bool accepted_any_ = false;
 };
 
 } // namespace godistlock::core

@@ -15,8 +15,13 @@ RejoinPlan::Verdict RejoinPlan::verdict() const {
   // could still accept a round that counted our forgotten promises.
   if (answers_.size() < peers_)
     return Verdict::waiting;
-  bool any_lock = std::any_of(answers_.begin(), answers_.end(),
-                              [](auto& a) { return !a.second.locks.empty(); });
+  // A lock record with nothing accepted anywhere holds only promises, and
+  // the incarnation check already makes forgotten promises harmless. (In a
+  // new cluster, the first member to vote gets records from requests it
+  // cannot decide alone.)
+  bool any_lock = std::any_of(answers_.begin(), answers_.end(), [](auto& a) {
+    return a.second.accepted_any && !a.second.locks.empty();
+  });
   // We do not vote during catch-up, so a majority of all N must be peers
   // that still hold their data: they hold every chosen value.
   if (voting_peers() >= quorum_)

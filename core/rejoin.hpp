@@ -14,6 +14,7 @@ namespace godistlock::core {
 // One peer's answer to our rejoin: it has recorded our new incarnation.
 struct RejoinAnswer {
   bool voting = false;                          // false: the peer is itself catching up
+  bool accepted_any = false;                    // the peer has ever accepted a value
   std::vector<std::string> locks;               // every lock the peer has a record of
   uint64_t highest_counter = 0;                 // highest ballot counter it promised or accepted
   std::map<std::string, uint64_t> incarnations; // what it knows of other nodes

@@ -28,6 +28,7 @@ Promise promise_from(const std::string& node, uint64_t incarnation, Ballot accep
 RejoinAnswer answer(bool voting, std::vector<std::string> locks, uint64_t counter = 0) {
   RejoinAnswer a;
   a.voting = voting;
+  a.accepted_any = !locks.empty();
   a.locks = std::move(locks);
   a.highest_counter = counter;
   return a;
@@ -57,6 +58,21 @@ BOOST_AUTO_TEST_CASE(a_superseded_incarnation_is_refused) {
   other.supersede("b", 9);
   BOOST_TEST(!other.admit({{"b", 2}}, 7));
   BOOST_TEST(other.highest_counter() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(accepted_any_only_after_an_accept) {
+  IncarnationBook book;
+  book.note(5);
+  BOOST_TEST(!book.accepted_any());
+  book.supersede("b", 2);
+  BOOST_TEST(!book.admit({{"b", 1}}, 6)); // refused: nothing accepted
+  BOOST_TEST(!book.accepted_any());
+  BOOST_TEST(book.admit({{"b", 2}}, 6));
+  BOOST_TEST(book.accepted_any());
+  IncarnationBook replayed;
+  replayed.note_accepted(3);
+  BOOST_TEST(replayed.accepted_any());
+  BOOST_TEST(replayed.highest_counter() == 3u);
 }
 
 BOOST_AUTO_TEST_CASE(supersede_reports_every_ballot_seen_before) {
@@ -156,6 +172,21 @@ BOOST_AUTO_TEST_CASE(majority_without_data_needs_the_operator) {
   bootstrap.on_answer(1, answer(true, {"a"}));
   bootstrap.on_answer(2, answer(false, {}));
   BOOST_TEST((bootstrap.verdict() == RejoinPlan::Verdict::majority_lost));
+}
+
+BOOST_AUTO_TEST_CASE(records_without_any_accept_are_not_data) {
+  // A new cluster: the first member to vote got a request it could not
+  // decide alone; its lock record holds a promise, nothing accepted.
+  RejoinPlan plan(2, 2, true);
+  auto first = answer(true, {"a"});
+  first.accepted_any = false;
+  plan.on_answer(1, first);
+  plan.on_answer(2, answer(false, {}));
+  BOOST_TEST((plan.verdict() == RejoinPlan::Verdict::vote_now));
+  // Once it accepted anything, its locks are data.
+  first.accepted_any = true;
+  plan.on_answer(1, first);
+  BOOST_TEST((plan.verdict() == RejoinPlan::Verdict::majority_lost));
 }
 
 BOOST_AUTO_TEST_CASE(brand_new_cluster_needs_bootstrap) {
