@@ -108,9 +108,14 @@ void finish_round(self_ptr self, bool decided) {
   st.in_flight.reset();
   // A round that timed out may have seen a higher ballot: start above it.
   st.ballots.observe(flight.round.conflict());
+  st.cached.reset();
   if (decided && flight.round.phase() == core::Round::Phase::decided &&
-      !flight.round.decided_without_accept())
+      !flight.round.decided_without_accept()) {
     st.ballots.observe(flight.round.next_promise()); // our acceptors promised it
+    if (!flight.pending.catch_up && !alone(self))
+      st.cached = OneRoundTrip{flight.round.next_promise(), flight.round.proposal(),
+                               flight.round.accept_set()};
+  }
   if (decided && flight.pending.catch_up) {
     // The value a majority of the peers now holds at a ballot above all
     // they had seen: from here on this node votes on the lock with it.
@@ -128,6 +133,9 @@ void retry_after_conflict(self_ptr self, const core::Ballot& conflict) {
   auto& st = self->state;
   auto& flight = *st.in_flight;
   st.ballots.observe(conflict);
+  st.cached.reset();
+  if (flight.pending.retried)
+    *flight.pending.retried = true;
   if (++flight.attempts >= max_round_attempts) {
     finish_round(self, false);
     return;
@@ -152,6 +160,8 @@ void on_accepted(self_ptr self, uint64_t round_id, uint32_t voter, const core::A
     finish_round(self, true);
 }
 
+void start_accept(self_ptr self, uint64_t round_id);
+
 void on_promise(self_ptr self, uint64_t round_id, uint32_t voter, const core::Promise& p) {
   auto& st = self->state;
   if (!st.in_flight || st.in_flight->id != round_id)
@@ -166,10 +176,15 @@ void on_promise(self_ptr self, uint64_t round_id, uint32_t voter, const core::Pr
     finish_round(self, true);
     return;
   }
-  if (phase != core::Round::Phase::accepting)
-    return;
-  // Quorum of promises: our own accept first (counted once it is on disk),
-  // then the peers'. A catching-up node does not vote.
+  if (phase == core::Round::Phase::accepting)
+    start_accept(self, round_id);
+}
+
+// The accept phase: our own accept first (counted once it is on disk),
+// then the peers'. A catching-up node does not vote.
+void start_accept(self_ptr self, uint64_t round_id) {
+  auto& st = self->state;
+  auto& round = st.in_flight->round;
   bool catch_up = st.in_flight->pending.catch_up;
   core::Accepted accepted;
   if (!catch_up) {
@@ -184,6 +199,7 @@ void on_promise(self_ptr self, uint64_t round_id, uint32_t voter, const core::Pr
       retry_after_conflict(self, accepted.conflict);
       return;
     }
+    accepted.voter = self_voter_id(self);
   }
   auto req = peer_request(self);
   auto& acc = *req.mutable_accept();
@@ -197,6 +213,26 @@ void on_promise(self_ptr self, uint64_t round_id, uint32_t voter, const core::Pr
   persist(self, true, [=] { on_accepted(self, round_id, self_voter, accepted); });
   // Our acceptor changed: serve parked waiters that the new value favours.
   settle_after(self);
+}
+
+// The one-round-trip path, valid while our own acceptor still holds the
+// promise our last accept gave with it: no other proposer prepared since.
+// A cached ballot is used once, whatever happens to its round.
+bool try_one_round_trip(self_ptr self) {
+  auto& st = self->state;
+  auto cached = std::move(*st.cached);
+  st.cached.reset();
+  auto& record = st.acceptor.record();
+  if (record.promised != cached.next || !(record.value == cached.value))
+    return false;
+  auto& flight = *st.in_flight;
+  core::Round round(cached.next, st.ctx->quorum, flight.pending.change);
+  if (!round.skip_prepare(cached.value, cached.promisers))
+    return false;
+  flight.round = std::move(round);
+  self->delayed_send(self, st.ctx->round_timeout, atoms::round_timeout::value, flight.id);
+  start_accept(self, flight.id);
+  return true;
 }
 
 void run_round(self_ptr self) {
@@ -217,6 +253,8 @@ void run_round(self_ptr self) {
     self->delayed_send(self, st.ctx->round_timeout, atoms::round_timeout::value, id);
     return;
   }
+  if (st.cached && try_one_round_trip(self))
+    return;
   flight.round = core::Round(ballot, st.ctx->quorum, flight.pending.change);
   if (st.ctx->mutation == core::Mutation::proposer_clock_expiry)
     flight.round.judge_expiry_by(st.acceptor.age_ms(core::Clock::now()));
@@ -262,8 +300,10 @@ void start_next_round(self_ptr self) {
 
 // Runs `change` in a Paxos round; `done` gets the result once a quorum
 // decided it (and it is on disk here), or "not decided" after the timeout.
-void propose(self_ptr self, core::Change change, std::function<void(const Applied&)> done) {
-  self->state.changes.push_back(PendingChange{std::move(change), std::move(done)});
+void propose(self_ptr self, core::Change change, std::function<void(const Applied&)> done,
+             std::shared_ptr<bool> retried = nullptr) {
+  self->state.changes.push_back(
+      PendingChange{std::move(change), std::move(done), false, std::move(retried)});
   start_next_round(self);
 }
 
@@ -309,6 +349,7 @@ caf::result<messages::wire_peer_response> serve_peer(self_ptr self, const wire::
       a = st.acceptor.accept(messages::from_proto(acc.ballot()), messages::from_proto(acc.value()),
                              messages::from_proto(acc.next_promise()), now);
     out.pb.set_ok(a.ok);
+    out.pb.set_incarnation(st.ctx->incarnation);
     messages::to_proto(a.conflict, *out.pb.mutable_conflict());
     changed = a.ok;
   } else {
@@ -527,11 +568,11 @@ void handle_release(self_ptr self, const wire::Request& req, promise_t rp) {
   bool was_current = value(self).holder && value(self).holder->token == token;
   // A client's retry, or our own second round for this request, may find
   // the release already done.
-  auto runs = std::make_shared<int>(req.attempt() > 0 ? 1 : 0);
+  auto retried = std::make_shared<bool>(req.attempt() > 0);
   propose(
       self,
-      [token, runs](core::LockState& s, core::WitnessAge age) {
-        return core::release(s, age, token, ++*runs > 1);
+      [token, retried](core::LockState& s, core::WitnessAge age) {
+        return core::release(s, age, token, *retried);
       },
       [=](const Applied& applied) mutable {
         if (!decided_or_answered(self, applied, rp, req_id))
@@ -546,7 +587,8 @@ void handle_release(self_ptr self, const wire::Request& req, promise_t rp) {
             rp.deliver(error_response(wire::NOT_HOLDER, "token is not the current grant", req_id));
           }
         });
-      });
+      },
+      retried);
 }
 
 void handle_refresh(self_ptr self, const wire::Request& req, promise_t rp) {
@@ -737,6 +779,7 @@ lock_actor::behavior_type lock_actor_impl(lock_actor::stateful_pointer<lock_stat
           core::Accepted a;
           a.ok = r.pb.ok();
           a.conflict = messages::from_proto(r.pb.conflict());
+          a.voter = core::Voter{r.pb.from_id(), r.pb.incarnation()};
           on_accepted(self, round_id, peer, a);
         }
       },
@@ -791,7 +834,7 @@ lock_actor::behavior_type lock_actor_impl(lock_actor::stateful_pointer<lock_stat
               }
               persist(self, true, [rp]() mutable { rp.deliver(true); });
             },
-            true});
+            true, nullptr});
         start_next_round(self);
         return rp;
       },

@@ -39,6 +39,18 @@ struct PendingChange {
   // A rejoining node's catch-up: only the peers vote, the value is always
   // rewritten, and the decided value is installed here (notes 4.3).
   bool catch_up = false;
+  // Set once a round for this change was lost: the change may have taken
+  // effect anyway (changes read it; they must stay pure functions).
+  std::shared_ptr<bool> retried;
+};
+
+// What our last decided round left behind: the acceptors that accepted it
+// promised `next` with their accept, so the next round on this lock may
+// skip the prepare (CASPaxos 2.2.1). Dropped after any lost round.
+struct OneRoundTrip {
+  core::Ballot next;
+  core::LockState value;
+  core::PromiseSet promisers;
 };
 
 struct RoundInFlight {
@@ -62,6 +74,7 @@ struct lock_state {
   uint64_t handoff_armed_for = 0;    // epoch number a handoff timer is armed for
   std::deque<PendingChange> changes; // waiting for the round in flight
   std::optional<RoundInFlight> in_flight;
+  std::optional<OneRoundTrip> cached;
   uint64_t next_round_id = 0;
   bool counted_held = false;
   int64_t counted_waiters = 0;

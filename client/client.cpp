@@ -2,7 +2,9 @@
 
 #include "core/limits.hpp"
 #include "messages/interfaces.hpp"
+#include "messages/validate.hpp"
 #include "net/connect.hpp"
+#include "net/membership.hpp"
 #include "net/system_config.hpp"
 
 #include <caf/all.hpp>
@@ -102,11 +104,17 @@ struct Client::Impl {
   caf::actor watcher;
   std::atomic<size_t> preferred{0};
   std::atomic<uint64_t> next_request{1};
+  // When each server last failed us (steady clock ns; 0: never). A lock's
+  // home server that failed recently is passed over for a while.
+  std::unique_ptr<std::atomic<int64_t>[]> failed_at;
 
   explicit Impl(ClientOptions o) : options(std::move(o)) {
     if (options.client_id.empty())
       options.client_id = random_id();
     connections->handles.resize(options.servers.size());
+    failed_at = std::make_unique<std::atomic<int64_t>[]>(options.servers.size());
+    for (size_t i = 0; i < options.servers.size(); ++i)
+      failed_at[i] = 0;
     // Clients start at a random server, which spreads load over the cluster.
     if (!options.servers.empty())
       preferred = std::random_device{}() % options.servers.size();
@@ -138,6 +146,32 @@ struct Client::Impl {
       connections->handles[i].reset();
   }
 
+  // The lock's home: the server every client with this server list tries
+  // first for it (rendezvous hashing), so that one node proposes for a lock
+  // and rounds do not duel. Unless it failed us in the last second.
+  std::optional<size_t> home_of(const std::string& lock) const {
+    if (lock.empty() || options.servers.size() < 2)
+      return std::nullopt;
+    size_t best = 0;
+    uint64_t best_score = 0;
+    for (size_t i = 0; i < options.servers.size(); ++i) {
+      auto score = net::stable_hash(lock + "\n" + options.servers[i].to_string());
+      if (i == 0 || score > best_score) {
+        best = i;
+        best_score = score;
+      }
+    }
+    auto now = std::chrono::steady_clock::now().time_since_epoch().count();
+    auto failed = failed_at[best].load();
+    if (failed != 0 && now - failed < std::chrono::nanoseconds(std::chrono::seconds(1)).count())
+      return std::nullopt;
+    return best;
+  }
+
+  void note_failure(size_t i) {
+    failed_at[i] = std::chrono::steady_clock::now().time_since_epoch().count();
+  }
+
   struct Exchange {
     bool answered = false;
     wire::Response response;
@@ -157,7 +191,8 @@ struct Client::Impl {
       ex.error = "no servers configured";
       return ex;
     }
-    size_t start = only ? *only : preferred.load();
+    auto home = home_of(messages::lock_name(req));
+    size_t start = only ? *only : home ? *home : preferred.load();
     size_t tries = only ? 1 : n;
     for (size_t k = 0; k < tries; ++k) {
       size_t i = (start + k) % n;
@@ -171,8 +206,10 @@ struct Client::Impl {
         timeout = std::min(timeout, left);
       }
       auto handle = connection(i, ex.error);
-      if (!handle)
+      if (!handle) {
+        note_failure(i);
         continue;
+      }
       if (sent_at)
         (*sent_at)[req.attempt()] = LeaseClock::now();
       bool got = false;
@@ -189,20 +226,24 @@ struct Client::Impl {
       req.set_attempt(req.attempt() + 1);
       if (!got) {
         drop(i, *handle);
+        note_failure(i);
         continue;
       }
       // A draining node, or one that cannot reach a majority (it may sit
       // on the minority side of a partition): another server may do better.
       if (ex.response.code() == wire::SHUTTING_DOWN) {
         ex.error = options.servers[i].to_string() + ": shutting down";
+        note_failure(i);
         continue;
       }
       if (ex.response.code() == wire::RECOVERING) {
         ex.error = options.servers[i].to_string() + ": catching up after losing its data";
+        note_failure(i);
         continue;
       }
       if (ex.response.code() == wire::NO_QUORUM) {
         ex.error = options.servers[i].to_string() + ": " + ex.response.message();
+        note_failure(i);
         continue;
       }
       preferred = i;

@@ -33,6 +33,7 @@ struct Promise {
 struct Accepted {
   bool ok = false;
   Ballot conflict;
+  Voter voter; // who accepted, in which incarnation (filled by the caller)
 };
 
 class Acceptor {

@@ -1,6 +1,7 @@
 #include "core/round.hpp"
 
 #include <algorithm>
+#include <limits>
 
 namespace godistlock::core {
 
@@ -64,6 +65,26 @@ Round::Phase Round::on_promise(uint32_t from, const Promise& p) {
   return phase_;
 }
 
+bool Round::skip_prepare(const LockState& decided, const PromiseSet& promisers) {
+  if (phase_ != Phase::preparing)
+    return false;
+  // Age-independent: the change does the same with no witness (nothing
+  // lapses) and with an unbounded one (everything lapses).
+  LockState unknown = decided;
+  LockState lapsed = decided;
+  auto r = change_(unknown, std::nullopt);
+  auto r_lapsed = change_(lapsed, std::numeric_limits<uint64_t>::max());
+  if (!(unknown == lapsed) || r.outcome != r_lapsed.outcome || r.token != r_lapsed.token)
+    return false;
+  proposal_ = std::move(unknown);
+  result_ = r;
+  if (proposal_.epoch.number != decided.epoch.number)
+    proposal_.epoch.origin = ballot_;
+  promise_set_ = promisers;
+  phase_ = Phase::accepting;
+  return true;
+}
+
 Round::Phase Round::on_accepted(uint32_t from, const Accepted& a) {
   if (phase_ != Phase::accepting)
     return phase_;
@@ -74,7 +95,8 @@ Round::Phase Round::on_accepted(uint32_t from, const Accepted& a) {
       phase_ = Phase::failed;
     return phase_;
   }
-  accepted_by_.insert(from);
+  if (accepted_by_.insert(from).second)
+    accept_set_.push_back(a.voter);
   if (accepted_by_.size() >= quorum_)
     phase_ = Phase::decided;
   return phase_;

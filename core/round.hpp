@@ -29,6 +29,12 @@ public:
   // Feed one acceptor's reply to the prepare. Returns the phase afterwards;
   // on `accepting`, send accept(ballot(), proposal(), next_promise()).
   Phase on_promise(uint32_t from, const Promise& p);
+  // The one-round-trip path (CASPaxos 2.2.1): the acceptors that accepted
+  // this proposer's last value `decided` at the previous ballot promised
+  // `ballot()` with it, so this round starts in the accept phase on that
+  // value. Only for changes that do not depend on the witness age: false
+  // (and nothing changes) otherwise; then run the prepare as usual.
+  bool skip_prepare(const LockState& decided, const PromiseSet& promisers);
   Phase on_accepted(uint32_t from, const Accepted& a);
 
   Phase phase() const { return phase_; }
@@ -45,6 +51,8 @@ public:
   // The promises the accept phase rests on; acceptors refuse the accept if
   // one of them came from an incarnation that has since lost its data.
   const PromiseSet& promise_set() const { return promise_set_; }
+  // The acceptors that accepted, once decided: they promised next_promise().
+  const PromiseSet& accept_set() const { return accept_set_; }
   // Test mutation (core/mutation.hpp): hand the change this age instead of
   // the witnesses'. Breaks the lease rule on purpose.
   void judge_expiry_by(uint64_t age_ms) { forced_age_ = age_ms; }
@@ -70,6 +78,7 @@ private:
   std::optional<uint64_t> forced_age_;
   std::vector<Promise> promises_;
   PromiseSet promise_set_;
+  PromiseSet accept_set_;
   LockState proposal_;
   Result result_;
   Ballot conflict_;
