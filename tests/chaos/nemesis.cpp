@@ -10,7 +10,8 @@ using namespace std::chrono_literals;
 
 const std::vector<std::string>& all_fault_kinds() {
   static const std::vector<std::string> kinds{
-      "kill", "wipe", "pause", "client-pause", "partition", "bridge", "flap", "slow", "skew"};
+      "kill", "wipe", "pause", "client-pause", "partition",           "bridge",
+      "flap", "slow", "skew",  "amnesia",      "crash-after-promise", "stale-acceptor"};
   return kinds;
 }
 
@@ -307,6 +308,213 @@ bool Nemesis::skew() {
   return true;
 }
 
+void Nemesis::start_routed(const std::vector<RoutedClient>& specs, steady_clock::time_point until) {
+  for (auto& spec : specs)
+    routed_.emplace_back([this, spec, until] { workload_.run_routed(spec, until); });
+}
+
+void Nemesis::join_routed() {
+  // Bounded: each routed client stops at its `until` plus one call.
+  for (auto& t : routed_)
+    if (t.joinable())
+      t.join();
+  routed_.clear();
+}
+
+namespace {
+std::vector<size_t> starting_at(size_t first, size_t n) {
+  std::vector<size_t> out;
+  for (size_t k = 0; k < n; ++k)
+    out.push_back((first + k) % n);
+  return out;
+}
+} // namespace
+
+// A majority loses a grant by two faults that each look harmless: minority
+// M misses grants while cut off, then B (which has them) is wiped and comes
+// back, then the rest (A) goes away, so B plus M form the quorum. Correct
+// nodes: B waits to catch up from every peer, the cluster is unavailable
+// until A is back. With wiped-votes-at-once, B+M grant held locks again.
+bool Nemesis::amnesia() {
+  if (!down_.empty() || running_members().size() != cluster_.size())
+    return false;
+  const size_t n = cluster_.size();
+  const size_t f = (n - 1) / 2;
+  auto order = shuffled_members();
+  std::vector<size_t> m(order.begin(), order.begin() + static_cast<long>(f));
+  size_t b = order[f];
+  std::vector<size_t> a(order.begin() + static_cast<long>(f) + 1, order.end());
+  std::vector<size_t> not_m(order.begin() + static_cast<long>(f), order.end());
+  std::vector<size_t> not_a(order.begin(), order.begin() + static_cast<long>(f) + 1);
+  auto cut_for = fit(options_.lease * 2);
+  auto away_for = fit(options_.lease * 3);
+  auto lock = "amnesia-" + std::to_string(fault_number_ + 1);
+  start_fault("amnesia", names(cluster_, m) + " cut off for " + std::to_string(cut_for.count()) +
+                             " ms while " + lock + " is granted via " + cluster_.id(a[0]) +
+                             "; then kill -9 + wipe + restart " + cluster_.id(b) + "; then " +
+                             names(cluster_, a) + " cut off for " +
+                             std::to_string(away_for.count()) + " ms");
+  split(m, not_m, LinkMode::cut);
+  // A long lease, granted while M is away: only A and B know of it.
+  auto end = steady_clock::now() + cut_for + away_for + 5s;
+  RoutedClient holder;
+  holder.name = lock + "-holder";
+  holder.servers = starting_at(a[0], n);
+  holder.lock = lock;
+  holder.ttl = options_.lease * 4;
+  holder.hold_min = holder.hold_max = cut_for + away_for + 5s;
+  holder.wait = options_.lease;
+  start_routed({holder}, end);
+  sleep_for(cut_for);
+  cluster_.kill(b);
+  cluster_.wipe(b);
+  auto error = cluster_.restart(b);
+  if (!error.empty()) {
+    down_.insert(b);
+    info("amnesia: " + cluster_.id(b) + " did not restart: " + error);
+  }
+  // Swap at once: M back, A away, before anything re-replicates to M.
+  cluster_.heal_network();
+  split(a, not_a, LinkMode::cut);
+  info("amnesia: " + cluster_.id(b) + " restarted wiped; " + names(cluster_, m) + " back, " +
+       names(cluster_, a) + " cut off");
+  // Takers that can only reach B and M: any grant of the held lock now is
+  // a double grant.
+  std::vector<RoutedClient> takers;
+  for (auto i : not_a) {
+    RoutedClient t;
+    t.name = lock + "-taker-" + cluster_.id(i);
+    t.servers = {i};
+    t.lock = lock;
+    t.ttl = options_.lease;
+    t.hold_max = 200ms;
+    t.between = 50ms;
+    takers.push_back(t);
+  }
+  start_routed(takers, steady_clock::now() + away_for);
+  sleep_for(away_for);
+  cluster_.heal_network();
+  join_routed();
+  stop_fault("amnesia", "healed");
+  return true;
+}
+
+// Lost promises: one or two members are killed with -9 and restarted with
+// their data every 50-200 ms (sometimes while another is SIGSTOPped) while
+// two clients per member race for one lock, each starting at its member
+// (so each drives its own proposer). With skip-promise-fsync a restarted acceptor accepts a lower
+// ballot it had promised to refuse.
+bool Nemesis::crash_after_promise() {
+  if (!down_.empty() || running_members().size() != cluster_.size())
+    return false;
+  const size_t n = cluster_.size();
+  auto total = fit(uniform(4000ms, 8000ms));
+  auto lock = "promise-" + std::to_string(fault_number_ + 1);
+  start_fault("crash-after-promise", "kill -9 and restart 1-2 members every 50-200 ms for " +
+                                         std::to_string(total.count()) + " ms while " +
+                                         std::to_string(n) + " clients race for " + lock);
+  auto until = steady_clock::now() + total;
+  std::vector<RoutedClient> racers;
+  // Two racers per member, releasing at once: the lock is mostly free, so
+  // their proposals collide rather than fail on a visible holder.
+  for (size_t i = 0; i < 2 * n; ++i) {
+    RoutedClient r;
+    r.name = lock + "-via-" + cluster_.id(i % n) + (i < n ? "a" : "b");
+    r.servers = starting_at(i % n, n);
+    r.lock = lock;
+    r.ttl = options_.lease;
+    r.hold_max = 0ms;
+    r.between = 1ms;
+    racers.push_back(r);
+  }
+  start_routed(racers, until);
+  size_t kills = 0;
+  while (steady_clock::now() < until) {
+    sleep_for(uniform(50ms, 200ms));
+    auto order = shuffled_members();
+    // Half the time a proposer is frozen between its phases while another
+    // member crashes and restarts: its late accepts then reach an acceptor
+    // that forgot what it promised meanwhile.
+    bool freeze = rng_() % 2 == 0;
+    size_t victims = !freeze && rng_() % 4 == 0 ? 2 : 1;
+    if (freeze) {
+      cluster_.pause(order[1]);
+      sleep_for(uniform(10ms, 100ms));
+    }
+    for (size_t k = 0; k < victims; ++k)
+      cluster_.kill(order[k]);
+    kills += victims;
+    for (size_t k = 0; k < victims; ++k) {
+      auto error = cluster_.restart(order[k]);
+      if (!error.empty() && down_.insert(order[k]).second)
+        info("crash-after-promise: " + cluster_.id(order[k]) + " did not restart: " + error);
+    }
+    if (freeze)
+      cluster_.resume(order[1]);
+    if (!down_.empty())
+      break;
+  }
+  join_routed();
+  stop_fault("crash-after-promise", std::to_string(kills) + " kills");
+  return true;
+}
+
+// A stale acceptor: C is cut off while a lock is held and refreshed through
+// the others for several leases, then only C's dials to its peers heal (an
+// asymmetric partition), and a client that only knows C tries to take the
+// lock while its holder keeps refreshing. With
+// proposer-clock-expiry C times the lease by its own old epoch and grants it.
+bool Nemesis::stale_acceptor() {
+  if (!down_.empty() || running_members().size() != cluster_.size())
+    return false;
+  const size_t n = cluster_.size();
+  auto order = shuffled_members();
+  size_t c = order[0];
+  size_t a = order[1];
+  std::vector<size_t> rest(order.begin() + 1, order.end());
+  auto cut_for = fit(options_.lease * 3);
+  auto take_for = fit(options_.lease * 2);
+  auto lock = "stale-" + std::to_string(fault_number_ + 1);
+  start_fault("stale-acceptor", lock + " held via " + cluster_.id(a) + "; " + cluster_.id(c) +
+                                    " cut off for " + std::to_string(cut_for.count()) +
+                                    " ms, then its own dials healed and the lock tried via " +
+                                    cluster_.id(c) + " for " + std::to_string(take_for.count()) +
+                                    " ms");
+  auto end = steady_clock::now() + 500ms + cut_for + take_for;
+  RoutedClient holder;
+  holder.name = lock + "-holder";
+  holder.servers = starting_at(a, n);
+  holder.lock = lock;
+  holder.ttl = options_.lease;
+  holder.hold_min = holder.hold_max = 500ms + cut_for + take_for;
+  holder.wait = options_.lease;
+  start_routed({holder}, end);
+  // Let C see the grant first, so it holds an epoch that goes stale.
+  sleep_for(500ms);
+  split({c}, rest, LinkMode::cut);
+  sleep_for(cut_for);
+  RoutedClient taker;
+  taker.name = lock + "-taker-" + cluster_.id(c);
+  taker.servers = {c};
+  taker.lock = lock;
+  taker.ttl = options_.lease;
+  taker.hold_max = 200ms;
+  taker.between = 10ms;
+  // Half-heal: C's own dials pass again, its peers' dials to C stay cut,
+  // so C's proposer reaches a quorum while its acceptor keeps the old epoch.
+  for (auto j : rest)
+    cluster_.link(c, j).set_mode(LinkMode::pass);
+  info("stale-acceptor: " + cluster_.id(c) +
+       " can reach its peers again, they still cannot reach it");
+  start_routed({taker}, steady_clock::now() + take_for);
+  sleep_for(take_for);
+  cluster_.heal_network();
+  info("stale-acceptor: healed");
+  join_routed();
+  stop_fault("stale-acceptor", "done");
+  return true;
+}
+
 void Nemesis::run(int64_t stop_faults_at) {
   std::vector<std::string> kinds;
   for (auto& k : all_fault_kinds())
@@ -337,6 +545,12 @@ void Nemesis::run(int64_t stop_faults_at) {
       done = slow();
     else if (kind == "skew")
       done = skew();
+    else if (kind == "amnesia")
+      done = amnesia();
+    else if (kind == "crash-after-promise")
+      done = crash_after_promise();
+    else if (kind == "stale-acceptor")
+      done = stale_acceptor();
     if (!down_.empty())
       restart_down_members();
     sleep_for(done ? uniform(500ms, 2000ms) : 100ms);

@@ -14,6 +14,7 @@
 #include <random>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace gdl_chaos {
@@ -69,6 +70,15 @@ private:
   bool flap();
   bool slow();
   bool skew();
+  // Composite faults: sequences aimed at one node-side bug each.
+  bool amnesia();
+  bool crash_after_promise();
+  bool stale_acceptor();
+  // Runs routed clients on threads until `until`; join with join_routed().
+  void start_routed(const std::vector<RoutedClient>& specs,
+                    std::chrono::steady_clock::time_point until);
+  void join_routed();
+  std::vector<std::thread> routed_;
 
   Cluster& cluster_;
   Workload& workload_;

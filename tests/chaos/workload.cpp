@@ -170,6 +170,43 @@ milliseconds uniform_ms(std::mt19937_64& rng, int64_t lo, int64_t hi) {
   return milliseconds(std::uniform_int_distribution<int64_t>(lo, hi)(rng));
 }
 
+// Holds `lease` for `hold`: refreshes at a third of the trusted time,
+// fenced writes in between, stops when the lease is lost or on `stopping`.
+// Logs cs-enter before (by the caller) and cs-exit here, then releases.
+void hold_lock(Actor& actor, FencedRegister& store, client::Lease lease, milliseconds hold,
+               std::mt19937_64& rng, const std::atomic<bool>& stopping) {
+  const auto& lock = lease.name;
+  const auto trusted = duration_cast<milliseconds>(client::trusted_lease(lease.ttl));
+  auto hold_until = client::LeaseClock::now() + hold;
+  auto refresh_at = client::LeaseClock::now() + trusted / 3;
+  for (;;) {
+    auto now = client::LeaseClock::now();
+    if (!lease.still_trusted()) {
+      actor.note(EventType::lease_lost, lock, lease.token, "the trusted time ran out");
+      break;
+    }
+    if (now >= hold_until || stopping)
+      break;
+    if (now >= refresh_at) {
+      auto extended = actor.refresh(lease);
+      if (!extended) {
+        actor.note(EventType::lease_lost, lock, lease.token, "a refresh failed");
+        break;
+      }
+      lease = *extended;
+      refresh_at = client::LeaseClock::now() + trusted / 3;
+      continue;
+    }
+    actor.write(store, lease);
+    auto nap = client::LeaseClock::now() + uniform_ms(rng, 20, 150);
+    std::this_thread::sleep_until(std::min({nap, hold_until, refresh_at, lease.trusted_until}));
+  }
+  actor.note(EventType::cs_exit, lock, lease.token, "");
+  // Even a lost lease is given back: if it is still ours, others need not
+  // wait for it to lapse.
+  actor.release(lock, lease.token);
+}
+
 } // namespace
 
 Workload::Workload(WorkloadOptions options, History& history, FencedRegister& store)
@@ -222,7 +259,6 @@ void Workload::client_loop(size_t index) {
   std::mt19937_64 rng(options_.seed * 1000003 + index);
   auto hot = hot_locks();
   const auto ttl = options_.ttl;
-  const auto trusted = duration_cast<milliseconds>(client::trusted_lease(ttl));
 
   while (!stopping_) {
     std::string lock =
@@ -285,35 +321,32 @@ void Workload::client_loop(size_t index) {
     auto hold = std::uniform_int_distribution<int>(0, 99)(rng) < 65
                     ? uniform_ms(rng, 0, 300)
                     : uniform_ms(rng, 300, ttl.count() * 5 / 2);
-    auto hold_until = client::LeaseClock::now() + hold;
-    auto refresh_at = client::LeaseClock::now() + trusted / 3;
-    for (;;) {
-      auto now = client::LeaseClock::now();
-      if (!lease->still_trusted()) {
-        actor.note(EventType::lease_lost, lock, lease->token, "the trusted time ran out");
-        break;
-      }
-      if (now >= hold_until || stopping_)
-        break;
-      if (now >= refresh_at) {
-        auto extended = actor.refresh(*lease);
-        if (!extended) {
-          actor.note(EventType::lease_lost, lock, lease->token, "a refresh failed");
-          break;
-        }
-        lease = extended;
-        refresh_at = client::LeaseClock::now() + trusted / 3;
-        continue;
-      }
-      actor.write(store_, *lease);
-      auto nap = client::LeaseClock::now() + uniform_ms(rng, 20, 150);
-      std::this_thread::sleep_until(std::min({nap, hold_until, refresh_at, lease->trusted_until}));
-    }
-    actor.note(EventType::cs_exit, lock, lease->token, "");
-    // Even a lost lease is given back: if it is still ours, others need not
-    // wait for it to lapse.
+    hold_lock(actor, store_, *lease, hold, rng, stopping_);
     actor.release(lock, lease->token);
   }
+}
+
+size_t Workload::run_routed(const RoutedClient& spec, steady_clock::time_point until) {
+  auto options = client_options(options_, spec.name);
+  options.servers.clear();
+  for (auto i : spec.servers)
+    options.servers.push_back(options_.servers.at(i));
+  Actor actor(spec.name, options, history_);
+  std::mt19937_64 rng(options_.seed * 1000003 + std::hash<std::string>{}(spec.name));
+  size_t grants = 0;
+  while (!stopping_ && steady_clock::now() < until) {
+    auto lease = actor.acquire(spec.lock, spec.ttl, spec.wait);
+    if (lease) {
+      ++grants;
+      actor.note(EventType::cs_enter, spec.lock, lease->token, "");
+      auto left = duration_cast<milliseconds>(until - steady_clock::now());
+      auto hold = std::min(uniform_ms(rng, spec.hold_min.count(), spec.hold_max.count()),
+                           std::max(left, 0ms));
+      hold_lock(actor, store_, *lease, hold, rng, stopping_);
+    }
+    std::this_thread::sleep_for(spec.between);
+  }
+  return grants;
 }
 
 void Workload::probe(const std::vector<std::string>& locks, milliseconds wait) {

@@ -14,6 +14,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -29,6 +30,21 @@ struct WorkloadOptions {
   size_t cold_locks = 50;
   std::chrono::milliseconds attempt_timeout{2000};
   bool lease_from_reply = false; // the client-side mutation
+};
+
+// One client the nemesis drives for a composite fault: it talks to the
+// members listed in `servers` (indices into WorkloadOptions::servers, in
+// that order) and loops on one lock until `until`: acquire, hold with
+// refreshes and fenced writes, release.
+struct RoutedClient {
+  std::string name; // unique per run: it names the process in the history
+  std::vector<size_t> servers;
+  std::string lock;
+  std::chrono::milliseconds ttl{2000};
+  std::chrono::milliseconds hold_min{0};
+  std::chrono::milliseconds hold_max{100};
+  std::optional<std::chrono::milliseconds> wait; // nullopt: try-lock
+  std::chrono::milliseconds between{20};         // pause after each attempt
 };
 
 class Workload {
@@ -53,6 +69,10 @@ public:
   void probe(const std::vector<std::string>& locks, std::chrono::milliseconds wait);
 
   std::vector<std::string> hot_locks() const;
+
+  // Runs `spec` on the calling thread until `until` (or stop()). Bounded:
+  // every call it makes has a deadline. Returns how many grants it got.
+  size_t run_routed(const RoutedClient& spec, std::chrono::steady_clock::time_point until);
 
 private:
   void client_loop(size_t index);
