@@ -253,7 +253,11 @@ int main(int argc, char** argv) {
   bool skew_supported = faults.count("skew") &&
                         Cluster::node_accepts_flag(o.node_bin, "--test-clock-rate", "1.0", base);
 
-  const milliseconds liveness_bound = o.ttl + 5000ms;
+  // After the last heal a lock may wait for: a holder that vanished (one
+  // lease), a waiter offered the lock that vanished too (the 2 s
+  // reservation), the next holder's lease if it froze, then peers
+  // reconnecting (back-off up to 2 s) and clients' failover: 2 leases + 7 s.
+  const milliseconds liveness_bound = o.ttl * 2 + 7000ms;
   int exit_code = 0;
   {
     ClusterOptions co;

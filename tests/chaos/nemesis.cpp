@@ -526,6 +526,17 @@ void Nemesis::run(int64_t stop_faults_at) {
   stop_faults_at_ = stop_faults_at;
   while (now_ns() + 1'500'000'000 < stop_faults_at) {
     auto& kind = kinds[rng_() % kinds.size()];
+    // A composite fault is several steps, each cut by fit(): start one only
+    // if all of it fits before the deadline, so the tail stays fault-free.
+    auto lease = options_.lease;
+    auto whole = kind == "amnesia"               ? lease * 5 + 3000ms
+                 : kind == "crash-after-promise" ? milliseconds(10'000)
+                 : kind == "stale-acceptor"      ? lease * 5 + 1000ms
+                                                 : milliseconds(0);
+    if (now_ns() + duration_cast<nanoseconds>(whole).count() >= stop_faults_at) {
+      sleep_for(100ms);
+      continue;
+    }
     bool done = false;
     if (kind == "kill")
       done = kill_restart();
