@@ -41,7 +41,7 @@ bool alone(self_ptr self) {
 }
 
 core::Voter self_voter_id(self_ptr self) {
-  return core::Voter{self->state.ctx->node_id, self->state.ctx->incarnation};
+  return core::Voter{self->state.ctx->node_id, self->state.ctx->incarnation->load()};
 }
 
 void maybe_rest_later(self_ptr self);
@@ -334,7 +334,7 @@ caf::result<messages::wire_peer_response> serve_peer(self_ptr self, const wire::
     messages::to_proto(p.accepted, *out.pb.mutable_accepted());
     messages::to_proto(p.value, *out.pb.mutable_value());
     out.pb.set_age_ms(p.age_ms);
-    out.pb.set_incarnation(st.ctx->incarnation);
+    out.pb.set_incarnation(st.ctx->incarnation->load());
     if (p.ok)
       st.ctx->incarnations->note(req.prepare().ballot().counter());
     changed = p.ok && st.ctx->mutation != core::Mutation::skip_promise_fsync;
@@ -349,7 +349,7 @@ caf::result<messages::wire_peer_response> serve_peer(self_ptr self, const wire::
       a = st.acceptor.accept(messages::from_proto(acc.ballot()), messages::from_proto(acc.value()),
                              messages::from_proto(acc.next_promise()), now);
     out.pb.set_ok(a.ok);
-    out.pb.set_incarnation(st.ctx->incarnation);
+    out.pb.set_incarnation(st.ctx->incarnation->load());
     messages::to_proto(a.conflict, *out.pb.mutable_conflict());
     changed = a.ok;
   } else {

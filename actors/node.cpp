@@ -128,21 +128,27 @@ void Node::read_identity(core::Wal& wal, const NodeOptions& options) {
   // incarnation and no records: it promised nothing, and votes at once.
   ctx_->joining = !options.peers.empty() && (!incarnation || wal.read_meta("JOINING")) &&
                   options.mutation != core::Mutation::wiped_votes_at_once;
-  if (ctx_->joining) {
-    wal.write_meta("JOINING", "catching up after a lost data dir; do not remove\n");
-    incarnation.reset();
-  }
+  uint64_t stored = 0;
   if (incarnation) {
     try {
-      ctx_->incarnation = std::stoull(*incarnation);
+      stored = std::stoull(*incarnation);
     } catch (const std::exception&) {
       throw core::StorageError("data dir " + options.data_dir + ": INCARNATION is damaged");
     }
+  }
+  if (ctx_->joining) {
+    wal.write_meta("JOINING", "catching up after a lost data dir; do not remove\n");
+    // Written again, with the incarnation the peers accepted, before voting.
+    ctx_->incarnation->store(core::next_incarnation(stored, std::random_device{}()));
     return;
   }
-  std::random_device rd;
-  ctx_->incarnation = (uint64_t{rd()} << 32) | rd();
-  wal.write_meta("INCARNATION", std::to_string(ctx_->incarnation) + "\n");
+  if (incarnation) {
+    ctx_->incarnation->store(stored);
+    return;
+  }
+  // A single node: no peer ever sees its incarnation.
+  ctx_->incarnation->store(core::next_incarnation(0, std::random_device{}()));
+  wal.write_meta("INCARNATION", std::to_string(ctx_->incarnation->load()) + "\n");
 }
 
 void Node::on_fatal(std::function<void()> notify) {

@@ -40,7 +40,8 @@ struct NodeContext {
   std::string node_id; // --id
   // Random when the data dir is created; a node that lost its data comes
   // back as a new incarnation (docs/protocol.md, "Losing a data dir").
-  uint64_t incarnation = 0;
+  // Only changes while catching up, before the node votes.
+  std::shared_ptr<std::atomic<uint64_t>> incarnation = std::make_shared<std::atomic<uint64_t>>(0);
   std::shared_ptr<core::IncarnationBook> incarnations = std::make_shared<core::IncarnationBook>();
   // The fence a lock without any record starts from: 0, or after a majority
   // lost its data (--accept-data-loss), a floor above every earlier token.

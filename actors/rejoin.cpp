@@ -20,19 +20,24 @@ constexpr size_t catch_up_parallelism = 64;
 const char* const incarnations_file = "INCARNATIONS";
 const char* const fence_floor_file = "FENCE_FLOOR";
 const char* const joining_file = "JOINING";
+const char* const incarnation_file = "INCARNATION";
 
 wire::PeerRequest rejoin_request(const NodeContext& ctx) {
   wire::PeerRequest req;
   req.set_from_id(ctx.node_id);
   req.set_membership_digest(ctx.membership.digest);
-  req.mutable_rejoin()->set_incarnation(ctx.incarnation);
+  req.mutable_rejoin()->set_incarnation(ctx.incarnation->load());
   return req;
 }
 
-void ask_peers(node_self self) {
+void send_rejoin(node_self self) {
   auto& ctx = *self->state.ctx;
   self->send(ctx.cluster, atoms::rejoin::value, node_actor{self},
              messages::wire_peer_request{rejoin_request(ctx)});
+}
+
+void ask_peers(node_self self) {
+  send_rejoin(self);
   self->delayed_send(self, ask_again_after, atoms::rejoin_tick::value);
 }
 
@@ -49,13 +54,20 @@ void stop_fatally(node_self self, const std::string& reason) {
     notify();
 }
 
+// The incarnation every peer recorded goes to disk before JOINING goes:
+// a crash in between just catches up again, as a newer incarnation.
 void start_voting(node_self self, const char* how) {
   auto& st = self->state;
   auto done = st.rejoin->done;
-  self->request(st.ctx->storage, caf::infinite, atoms::drop_meta::value, std::string(joining_file))
+  auto storage = st.ctx->storage;
+  self->request(storage, caf::infinite, atoms::put_meta::value, std::string(incarnation_file),
+                std::to_string(st.ctx->incarnation->load()) + "\n")
       .then([=](atoms::done) {
-        self->state.rejoin.reset();
-        GDL_INFO("voting now (" << how << "; " << done << " locks caught up)");
+        self->request(storage, caf::infinite, atoms::drop_meta::value, std::string(joining_file))
+            .then([=](atoms::done) {
+              self->state.rejoin.reset();
+              GDL_INFO("voting now (" << how << "; " << done << " locks caught up)");
+            });
       });
 }
 
@@ -191,6 +203,19 @@ void on_rejoin_answer(node_self self, uint32_t peer, const wire::PeerResponse& a
   if (!st.rejoin || !answer.has_rejoin() || answer.refused() != wire::NOT_REFUSED)
     return;
   auto& r = answer.rejoin();
+  auto& ctx = *st.ctx;
+  if (r.newer_incarnation() > ctx.incarnation->load() && !st.rejoin->catching_up) {
+    // A peer knows a newer life of ours (a late rejoin of an earlier one,
+    // or one that crashed while catching up): go above it, ask everyone.
+    auto newer = core::next_incarnation(r.newer_incarnation(), std::random_device{}());
+    ctx.incarnation->store(newer);
+    st.rejoin.emplace(core::RejoinPlan(ctx.membership.peers.size(), ctx.quorum, ctx.bootstrap));
+    GDL_INFO("a peer knows a newer incarnation of this node: now " << newer);
+    send_rejoin(self); // the tick already running asks again if needed
+    return;
+  }
+  if (r.for_incarnation() != ctx.incarnation->load())
+    return; // an answer to an earlier life's announcement
   core::RejoinAnswer a;
   a.voting = r.voting();
   a.accepted_any = r.accepted_any();
@@ -218,8 +243,12 @@ caf::result<messages::wire_peer_response> serve_rejoin(node_self self,
   out.pb.set_from_id(st.ctx->node_id);
   // From here on no accept that counted the node's forgotten promises
   // passes here; everything accepted before is below `highest`.
-  auto highest = st.ctx->incarnations->supersede(req.from_id(), req.rejoin().incarnation());
+  auto s = st.ctx->incarnations->supersede(req.from_id(), req.rejoin().incarnation());
   auto& reply = *out.pb.mutable_rejoin();
+  reply.set_for_incarnation(req.rejoin().incarnation());
+  if (!s.recorded)
+    reply.set_newer_incarnation(s.current);
+  auto highest = s.highest_counter;
   reply.set_voting(!st.rejoin.has_value());
   reply.set_accepted_any(st.ctx->incarnations->accepted_any());
   reply.set_highest_counter(highest);

@@ -5,18 +5,29 @@
 
 namespace godistlock::core {
 
-uint64_t IncarnationBook::supersede(const std::string& node, uint64_t incarnation) {
+uint64_t next_incarnation(uint64_t newest_known, uint32_t random) {
+  return (((newest_known >> 32) + 1) << 32) | random;
+}
+
+IncarnationBook::Supersession IncarnationBook::supersede(const std::string& node,
+                                                         uint64_t incarnation) {
   std::lock_guard<std::mutex> guard(mutex_);
-  current_[node] = incarnation;
-  return highest_counter_;
+  auto& current = current_[node];
+  Supersession s;
+  s.recorded = incarnation >= current;
+  if (s.recorded)
+    current = incarnation;
+  s.current = current;
+  s.highest_counter = highest_counter_;
+  return s;
 }
 
 void IncarnationBook::learn(const std::map<std::string, uint64_t>& known) {
   std::lock_guard<std::mutex> guard(mutex_);
-  // Only nodes we know nothing of: for those we know, our entry came from
-  // the node itself and is at least as new.
-  for (auto& [node, incarnation] : known)
-    current_.emplace(node, incarnation);
+  for (auto& [node, incarnation] : known) {
+    auto& current = current_[node];
+    current = std::max(current, incarnation);
+  }
 }
 
 void IncarnationBook::note(uint64_t counter) {

@@ -23,17 +23,26 @@ struct Voter {
 };
 using PromiseSet = std::vector<Voter>;
 
+// A node's incarnations are ordered: the generation (high 32 bits) grows
+// with every life, the low bits are random so that two starts never share
+// one. Ordered, a late rejoin from an earlier life cannot set a peer back.
+uint64_t next_incarnation(uint64_t newest_known, uint32_t random);
+
 // Shared by every lock actor of a node (they check accepts) and the node
 // actor (it records rejoins), hence the mutex: a rejoin snapshot must cover
 // every accept admitted before it, and no accept after it may pass.
 class IncarnationBook {
 public:
-  // A node announced a new incarnation. Returns the highest ballot counter
-  // this node promised or accepted so far: every ballot the snapshot must
-  // stay above.
-  uint64_t supersede(const std::string& node, uint64_t incarnation);
+  struct Supersession {
+    bool recorded = false;        // false: we know a newer incarnation
+    uint64_t current = 0;         // the node's incarnation as we know it now
+    uint64_t highest_counter = 0; // highest ballot counter promised or accepted here
+  };
+  // A node announced a new incarnation. Recorded unless we know a newer
+  // one; `highest_counter` is every ballot the node's snapshot must stay above.
+  Supersession supersede(const std::string& node, uint64_t incarnation);
   // Learns incarnations another node knew of (a rejoining node's catch-up);
-  // never moves back to one already superseded here.
+  // keeps the newer of two.
   void learn(const std::map<std::string, uint64_t>& known);
   // Notes a ballot counter this node promised.
   void note(uint64_t counter);

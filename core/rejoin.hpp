@@ -18,6 +18,10 @@ struct RejoinAnswer {
   std::vector<std::string> locks;               // every lock the peer has a record of
   uint64_t highest_counter = 0;                 // highest ballot counter it promised or accepted
   std::map<std::string, uint64_t> incarnations; // what it knows of other nodes
+  // Nonzero: the peer knows a newer incarnation of the rejoining node than
+  // the one it announced (a late message of an earlier life); the node must
+  // pick one above this and ask everyone again.
+  uint64_t newer_incarnation = 0;
 };
 
 class RejoinPlan {
