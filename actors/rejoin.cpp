@@ -108,14 +108,31 @@ void catch_up_next(node_self self) {
     start_voting(self, "caught up from a majority");
 }
 
-// Records what the peers know and writes it down before acting on it.
+// Records what the peers know and writes it down before acting on it: the
+// incarnations they know and, after a data loss, their fence floor.
 void learn_then(node_self self, std::function<void()> then) {
   auto& st = self->state;
-  st.ctx->incarnations->learn(st.rejoin->plan.incarnations());
-  auto text = core::IncarnationBook::encode(st.ctx->incarnations->known());
-  self->request(st.ctx->storage, caf::infinite, atoms::put_meta::value,
-                std::string(incarnations_file), std::move(text))
-      .then([=](atoms::done) { then(); });
+  auto& ctx = *st.ctx;
+  ctx.incarnations->learn(st.rejoin->plan.incarnations());
+  auto text = core::IncarnationBook::encode(ctx.incarnations->known());
+  auto floor = st.rejoin->plan.fence_floor();
+  bool new_floor = floor > ctx.fence_floor->load();
+  if (new_floor)
+    ctx.fence_floor->store(floor);
+  auto storage = ctx.storage;
+  self->request(storage, caf::infinite, atoms::put_meta::value, std::string(incarnations_file),
+                std::move(text))
+      .then([=](atoms::done) {
+        if (!new_floor) {
+          then();
+          return;
+        }
+        GDL_WARN("a peer started fresh locks above token "
+                 << floor << " after a data loss: so does this node");
+        self->request(storage, caf::infinite, atoms::put_meta::value, std::string(fence_floor_file),
+                      std::to_string(floor) + "\n")
+            .then([=](atoms::done) { then(); });
+      });
 }
 
 // After a majority lost its data, tokens must still never repeat: fresh
@@ -218,6 +235,7 @@ void on_rejoin_answer(node_self self, uint32_t peer, const wire::PeerResponse& a
     return; // an answer to an earlier life's announcement
   core::RejoinAnswer a;
   a.voting = r.voting();
+  a.fence_floor = r.fence_floor();
   a.accepted_any = r.accepted_any();
   a.locks.assign(r.locks().begin(), r.locks().end());
   a.highest_counter = r.highest_counter();
@@ -250,6 +268,7 @@ caf::result<messages::wire_peer_response> serve_rejoin(node_self self,
     reply.set_newer_incarnation(s.current);
   auto highest = s.highest_counter;
   reply.set_voting(!st.rejoin.has_value());
+  reply.set_fence_floor(st.ctx->fence_floor->load());
   reply.set_accepted_any(st.ctx->incarnations->accepted_any());
   reply.set_highest_counter(highest);
   for (auto& [name, live] : st.live)

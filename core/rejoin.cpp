@@ -55,6 +55,13 @@ std::map<std::string, uint64_t> RejoinPlan::incarnations() const {
   return out;
 }
 
+uint64_t RejoinPlan::fence_floor() const {
+  uint64_t floor = 0;
+  for (auto& [peer, a] : answers_)
+    floor = std::max(floor, a.fence_floor);
+  return floor;
+}
+
 size_t RejoinPlan::voting_peers() const {
   return static_cast<size_t>(
       std::count_if(answers_.begin(), answers_.end(), [](auto& a) { return a.second.voting; }));

@@ -22,6 +22,7 @@ struct RejoinAnswer {
   // the one it announced (a late message of an earlier life); the node must
   // pick one above this and ask everyone again.
   uint64_t newer_incarnation = 0;
+  uint64_t fence_floor = 0; // where fresh locks start on the peer (after a data loss)
 };
 
 class RejoinPlan {
@@ -48,6 +49,10 @@ public:
   // Catch-up rounds must use ballots above this.
   uint64_t ballot_floor() const;
   std::map<std::string, uint64_t> incarnations() const;
+  // The highest fence floor of any peer: a node joining after a majority
+  // lost its data must start fresh locks above it too, or a quorum without
+  // the nodes that set it could issue a token again.
+  uint64_t fence_floor() const;
   size_t voting_peers() const;
   size_t answered() const { return answers_.size(); }
   std::vector<uint32_t> missing() const;

@@ -221,6 +221,15 @@ BOOST_AUTO_TEST_CASE(brand_new_cluster_needs_bootstrap) {
   BOOST_TEST((bootstrap.verdict() == RejoinPlan::Verdict::vote_now));
 }
 
+BOOST_AUTO_TEST_CASE(the_highest_fence_floor_is_taken) {
+  RejoinPlan plan(2, 2, false);
+  auto a = answer(true, {"x"});
+  a.fence_floor = 7ull << 32;
+  plan.on_answer(1, a);
+  plan.on_answer(2, answer(true, {}));
+  BOOST_TEST(plan.fence_floor() == (7ull << 32));
+}
+
 BOOST_AUTO_TEST_CASE(incarnations_are_merged) {
   RejoinPlan plan(2, 2, false);
   auto a = answer(true, {});
