@@ -10,6 +10,15 @@ using namespace gdl_chaos;
 using gdl_chaos::test::HistoryBuilder;
 using namespace std::chrono_literals;
 
+namespace {
+
+// The first violation, for failure messages (Boost evaluates them always).
+std::string first_violation(const CheckResult& r) {
+  return r.violations.empty() ? std::string() : first_violation(r);
+}
+
+} // namespace
+
 BOOST_AUTO_TEST_SUITE(mutual_exclusion)
 
 BOOST_AUTO_TEST_CASE(handover_after_release_passes) {
@@ -18,7 +27,7 @@ BOOST_AUTO_TEST_CASE(handover_after_release_passes) {
   h.release("c1", 2, "L", 1, 50, 60);
   h.grant("c2", 1, "L", 2, 40, 70, 1000);
   auto r = check_mutual_exclusion(h.events);
-  BOOST_TEST(r.ok(), r.violations.front());
+  BOOST_TEST(r.ok(), first_violation(r));
 }
 
 BOOST_AUTO_TEST_CASE(two_holders_at_once_are_reported) {
@@ -140,7 +149,7 @@ BOOST_AUTO_TEST_CASE(a_real_register_passes) {
   BOOST_REQUIRE(!store.write("L", 1, register_value("c1", 4)));
   h.add(81, EventType::fail, "c1", Op::write, 4, "L", 1);
   auto r = check_fenced_register(h.events, store.log(), store.state());
-  BOOST_TEST(r.ok(), r.violations.front());
+  BOOST_TEST(r.ok(), first_violation(r));
 }
 
 BOOST_AUTO_TEST_CASE(accepting_a_lower_token_is_reported) {
@@ -180,7 +189,7 @@ BOOST_AUTO_TEST_CASE(a_consistent_history_passes) {
   h.status("c2", 2, "L", 60, 70, 1, 0);
   h.grant("c2", 3, "L", 80, 90, 1000, 2);
   auto r = check_no_lost_updates(h.events);
-  BOOST_TEST(r.ok(), r.violations.front());
+  BOOST_TEST(r.ok(), first_violation(r));
 }
 
 BOOST_AUTO_TEST_CASE(a_token_granted_again_after_its_release_is_reported) {
