@@ -54,6 +54,8 @@ Cluster::Cluster(ClusterOptions options) : options_(std::move(options)) {
       if (from != to)
         links_[from * n + to] = std::make_unique<LinkProxy>(
             members_[from].id + "->" + members_[to].id, members_[to].port);
+  for (auto& m : members_)
+    client_links_.push_back(std::make_unique<LinkProxy>("clients->" + m.id, m.port));
 }
 
 Cluster::~Cluster() {
@@ -61,10 +63,15 @@ Cluster::~Cluster() {
     if (m.process)
       m.process->kill_and_reap();
   links_.clear();
+  client_links_.clear();
 }
 
 std::string Cluster::endpoint(size_t i) const {
   return "127.0.0.1:" + std::to_string(members_.at(i).port);
+}
+
+std::string Cluster::client_endpoint(size_t i) const {
+  return "127.0.0.1:" + std::to_string(client_links_.at(i)->port());
 }
 
 LinkProxy& Cluster::link(size_t from, size_t to) {
@@ -190,6 +197,8 @@ void Cluster::set_links(size_t a, size_t b, LinkMode mode) {
 }
 
 void Cluster::heal_network() {
+  for (auto& l : client_links_)
+    l->set_delay(std::chrono::milliseconds(0));
   for (auto& l : links_)
     if (l) {
       l->set_mode(LinkMode::pass);

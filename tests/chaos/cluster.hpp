@@ -1,7 +1,8 @@
 // A cluster of real godistlock-node processes on loopback, each peer link
 // through a LinkProxy the harness owns: node i's --peers names node j as
 // "nj@127.0.0.1:<port of proxy i->j>", which forwards to j's real port.
-// Clients connect to the nodes directly. Every process is tracked by PID.
+// Clients reach node i through its own client proxy (so that replies can be
+// delayed). Every process is tracked by PID.
 #pragma once
 
 #include "process.hpp"
@@ -36,6 +37,9 @@ public:
   const std::string& id(size_t i) const { return members_.at(i).id; }
   uint16_t port(size_t i) const { return members_.at(i).port; }
   std::string endpoint(size_t i) const;
+  // Where clients reach member i: its client proxy.
+  std::string client_endpoint(size_t i) const;
+  LinkProxy& client_link(size_t i) { return *client_links_.at(i); }
   std::string log_path(size_t i) const { return members_.at(i).log_path; }
   bool running(size_t i);
 
@@ -74,6 +78,7 @@ private:
   std::vector<Member> members_;
   // links_[from * n + to]; null on the diagonal.
   std::vector<std::unique_ptr<LinkProxy>> links_;
+  std::vector<std::unique_ptr<LinkProxy>> client_links_; // one per member
 };
 
 // A TCP port nothing listens on right now on 127.0.0.1 (bind 0, read, close).

@@ -273,7 +273,7 @@ int main(int argc, char** argv) {
     }
     std::vector<godistlock::net::Endpoint> servers;
     for (size_t i = 0; i < cluster.size(); ++i)
-      servers.push_back(*godistlock::net::parse_endpoint(cluster.endpoint(i)));
+      servers.push_back(*godistlock::net::parse_endpoint(cluster.client_endpoint(i)));
     if (!wait_for_quorum(servers, 30s)) {
       std::cerr << "godistlock-chaos: the cluster granted no lock within 30 s; node logs kept in "
                 << base << "\n";

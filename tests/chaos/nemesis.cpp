@@ -1,6 +1,7 @@
 #include "nemesis.hpp"
 
 #include <algorithm>
+#include <optional>
 #include <thread>
 
 namespace gdl_chaos {
@@ -260,7 +261,10 @@ bool Nemesis::slow() {
       cluster_.link(node, j).set_delay(delay);
       cluster_.link(j, node).set_delay(delay);
     }
-  start_fault("slow", "every link of " + cluster_.id(node) + " delayed by " +
+  // Its clients' requests and replies too: a grant decided at once reaches
+  // its client `delay` after the acceptors started timing the lease.
+  cluster_.client_link(node).set_delay(delay);
+  start_fault("slow", "every link of " + cluster_.id(node) + " (clients' too) delayed by " +
                           std::to_string(delay.count()) + " ms for " +
                           std::to_string(length.count()) + " ms");
   // A holder frozen meanwhile shows whether leases are timed from the send:
@@ -278,6 +282,7 @@ bool Nemesis::slow() {
       cluster_.link(node, j).set_delay(0ms);
       cluster_.link(j, node).set_delay(0ms);
     }
+  cluster_.client_link(node).set_delay(0ms);
   stop_fault("slow", "links of " + cluster_.id(node) + " at full speed");
   return true;
 }
@@ -428,10 +433,31 @@ bool Nemesis::crash_after_promise() {
     racers.push_back(r);
   }
   start_routed(racers, until);
+  // Usually the members other than one bridge B are split into two sides
+  // that cannot reach each other, and B is the one that crashes: each side
+  // proposes through B, so a promise B forgot lets the other side's lower
+  // ballot win while this side's accept is still pending (the notes' "lost
+  // promise" case, section 4.2).
+  std::optional<size_t> bridge_node;
+  if (rng_() % 4 != 0) {
+    auto order = shuffled_members();
+    bridge_node = order[0];
+    std::vector<size_t> left, right;
+    for (size_t k = 1; k < order.size(); ++k)
+      (k % 2 ? left : right).push_back(order[k]);
+    for (auto a : left)
+      for (auto b : right)
+        cluster_.set_links(a, b, LinkMode::cut);
+    info("crash-after-promise: " + names(cluster_, left) + " x " + names(cluster_, right) +
+         " cut, " + cluster_.id(*bridge_node) + " bridges them and crashes");
+  }
   size_t kills = 0;
   while (steady_clock::now() < until) {
     sleep_for(uniform(50ms, 200ms));
     auto order = shuffled_members();
+    if (bridge_node) {
+      std::swap(*std::find(order.begin(), order.end(), *bridge_node), order[0]);
+    }
     // Half the time a proposer is frozen between its phases while another
     // member crashes and restarts: its late accepts then reach an acceptor
     // that forgot what it promised meanwhile.
@@ -454,6 +480,7 @@ bool Nemesis::crash_after_promise() {
     if (!down_.empty())
       break;
   }
+  cluster_.heal_network();
   join_routed();
   stop_fault("crash-after-promise", std::to_string(kills) + " kills");
   return true;
