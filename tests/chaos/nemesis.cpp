@@ -11,8 +11,8 @@ using namespace std::chrono_literals;
 
 const std::vector<std::string>& all_fault_kinds() {
   static const std::vector<std::string> kinds{
-      "kill", "wipe", "pause", "client-pause", "partition",           "bridge",
-      "flap", "slow", "skew",  "amnesia",      "crash-after-promise", "stale-acceptor"};
+      "kill", "wipe", "pause",   "client-pause",        "partition",      "bridge",    "flap",
+      "slow", "skew", "amnesia", "crash-after-promise", "stale-acceptor", "slow-reply"};
   return kinds;
 }
 
@@ -486,6 +486,58 @@ bool Nemesis::crash_after_promise() {
   return true;
 }
 
+// A slow reply: a client that only knows A gets its grant through A's slowed
+// client link (each way delayed by 0.6 leases, so the grant is decided
+// 0.6 leases after the send and arrives 1.2 leases after it) and then
+// freezes for 2 leases; a client through another member takes the lock at
+// the server's expiry. Timed from the send, the holder trusts the grant
+// shorter than the server keeps it (or not at all); timed from the reply
+// (mutation lease-from-reply) it trusts it past the takeover.
+bool Nemesis::slow_reply() {
+  if (!down_.empty() || running_members().size() != cluster_.size())
+    return false;
+  auto order = shuffled_members();
+  size_t a = order[0];
+  size_t b = order[1];
+  auto delay = options_.lease * 6 / 10;
+  auto length = options_.lease * 4;
+  auto lock = "reply-" + std::to_string(fault_number_ + 1);
+  start_fault("slow-reply", "clients' link to " + cluster_.id(a) + " delayed by " +
+                                std::to_string(delay.count()) + " ms each way; " + lock +
+                                " held through it by a client that freezes, taken via " +
+                                cluster_.id(b));
+  auto end = steady_clock::now() + length;
+  RoutedClient holder;
+  holder.name = lock + "-frozen-via-" + cluster_.id(a);
+  holder.servers = {a};
+  holder.lock = lock;
+  holder.ttl = options_.lease;
+  holder.hold_min = holder.hold_max = options_.lease * 2;
+  holder.wait = options_.lease;
+  holder.frozen = true;
+  holder.between = options_.lease * 3; // one grant per fault
+  holder.connect_first = 500ms;
+  RoutedClient taker;
+  taker.name = lock + "-taker-via-" + cluster_.id(b);
+  taker.servers = {b};
+  taker.lock = lock;
+  taker.ttl = options_.lease;
+  taker.hold_max = 200ms;
+  taker.between = 10ms;
+  start_routed({holder}, end);
+  sleep_for(250ms); // connected through the fast link
+  cluster_.client_link(a).set_delay(delay);
+  // The holder's acquire leaves at +500 ms and is decided `delay` later;
+  // the taker starts once the lock is held, and gets it when it lapses.
+  sleep_for(250ms + delay + 300ms);
+  start_routed({taker}, end);
+  sleep_for(length);
+  cluster_.client_link(a).set_delay(0ms);
+  join_routed();
+  stop_fault("slow-reply", "done");
+  return true;
+}
+
 // A stale acceptor: C is cut off while a lock is held and refreshed through
 // the others for several leases, then only C's dials to its peers heal (an
 // asymmetric partition), and a client that only knows C tries to take the
@@ -559,6 +611,7 @@ void Nemesis::run(int64_t stop_faults_at) {
     auto whole = kind == "amnesia"               ? lease * 5 + 3000ms
                  : kind == "crash-after-promise" ? milliseconds(10'000)
                  : kind == "stale-acceptor"      ? lease * 5 + 1000ms
+                 : kind == "slow-reply"          ? lease * 4 + 1000ms
                                                  : milliseconds(0);
     if (now_ns() + duration_cast<nanoseconds>(whole).count() >= stop_faults_at) {
       sleep_for(100ms);
@@ -589,6 +642,8 @@ void Nemesis::run(int64_t stop_faults_at) {
       done = crash_after_promise();
     else if (kind == "stale-acceptor")
       done = stale_acceptor();
+    else if (kind == "slow-reply")
+      done = slow_reply();
     if (!down_.empty())
       restart_down_members();
     sleep_for(done ? uniform(500ms, 2000ms) : 100ms);

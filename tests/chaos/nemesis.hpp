@@ -74,6 +74,7 @@ private:
   bool amnesia();
   bool crash_after_promise();
   bool stale_acceptor();
+  bool slow_reply();
   // Runs routed clients on threads until `until`; join with join_routed().
   void start_routed(const std::vector<RoutedClient>& specs,
                     std::chrono::steady_clock::time_point until);

@@ -9,8 +9,8 @@
 #   --gaps      also run the mutations not yet caught (skip-promise-fsync
 #               under crash-after-promise); they fail the suite until caught
 # BIN_DIR holds godistlock-chaos and godistlock-node (default:
-# build-chaos/bin next to this checkout). One run at a time, each bounded
-# by `timeout`: about 70 s by default, 3 minutes more with --controls.
+# build/bin of this checkout). One run at a time, each bounded
+# by `timeout`: about 2 minutes by default, 4 minutes more with --controls.
 set -u
 
 controls=0
@@ -27,7 +27,7 @@ while [[ ${1:-} == --* ]]; do
   shift
 done
 here=$(cd "$(dirname "$0")/../.." && pwd)
-bin=${1:-$here/build-chaos/bin}
+bin=${1:-$here/build/bin}
 chaos=$bin/godistlock-chaos
 if [[ ! -x $chaos ]]; then
   echo "run-mutations: no $chaos (build godistlock-chaos godistlock-node first)" >&2
@@ -40,6 +40,7 @@ out=$(mktemp -d "${TMPDIR:-/tmp}/gdl-mutation-suite-XXXXXX")
 runs=(
   "wiped-votes-at-once|amnesia|1|30s"
   "proposer-clock-expiry|stale-acceptor|1|30s"
+  "lease-from-reply|slow-reply|1|30s"
 )
 # Not caught yet (docs/testing.md, "Mutations"): a lost promise only matters
 # if an accept sent before the crash reaches the restarted node.
@@ -50,6 +51,7 @@ controls_runs=(
   "|amnesia|1|30s"
   "|stale-acceptor|1|30s"
   "|crash-after-promise|1|40s"
+  "|slow-reply|1|30s"
 )
 
 failed=0

@@ -334,6 +334,10 @@ size_t Workload::run_routed(const RoutedClient& spec, steady_clock::time_point u
   Actor actor(spec.name, options, history_);
   std::mt19937_64 rng(options_.seed * 1000003 + std::hash<std::string>{}(spec.name));
   size_t grants = 0;
+  if (spec.connect_first) {
+    actor.status(spec.lock);
+    std::this_thread::sleep_for(*spec.connect_first);
+  }
   while (!stopping_ && steady_clock::now() < until) {
     auto lease = actor.acquire(spec.lock, spec.ttl, spec.wait);
     if (lease) {
@@ -342,6 +346,15 @@ size_t Workload::run_routed(const RoutedClient& spec, steady_clock::time_point u
       auto left = duration_cast<milliseconds>(until - steady_clock::now());
       auto hold = std::min(uniform_ms(rng, spec.hold_min.count(), spec.hold_max.count()),
                            std::max(left, 0ms));
+      if (spec.frozen) {
+        std::this_thread::sleep_for(hold);
+        if (!lease->still_trusted())
+          actor.note(EventType::lease_lost, spec.lock, lease->token, "the trusted time ran out");
+        actor.write(store_, *lease, "after a freeze");
+        actor.note(EventType::cs_exit, spec.lock, lease->token, "");
+        actor.release(spec.lock, lease->token);
+        continue;
+      }
       hold_lock(actor, store_, *lease, hold, rng, stopping_);
     }
     std::this_thread::sleep_for(spec.between);

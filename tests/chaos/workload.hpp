@@ -45,6 +45,13 @@ struct RoutedClient {
   std::chrono::milliseconds hold_max{100};
   std::optional<std::chrono::milliseconds> wait; // nullopt: try-lock
   std::chrono::milliseconds between{20};         // pause after each attempt
+  // Freezes once it holds the lock: no refresh, no write, for the hold,
+  // then one write with its old token (a client stopped by SIGSTOP or GC).
+  bool frozen = false;
+  // Reads the lock's status once (which connects it to its servers), then
+  // waits this long before its first acquire. A connection cannot be set up
+  // through a link slower than the nodes' handshake allows.
+  std::optional<std::chrono::milliseconds> connect_first;
 };
 
 class Workload {
