@@ -41,10 +41,12 @@ int main(int argc, char** argv) {
     actors::Node node{sys, cli.node};
     for (auto& w : node.warnings())
       GDL_WARN(w);
-    if (cli.node.mutation != core::Mutation::none || cli.test_clock_rate != 1.0)
-      GDL_WARN("TEST MODE: --test-mutation " << core::to_string(cli.node.mutation)
-                                             << ", --test-clock-rate " << cli.test_clock_rate
-                                             << ". This node is broken on purpose.");
+    if (cli.node.mutation != core::Mutation::none || cli.test_clock_rate != 1.0 ||
+        cli.node.test_hold_accepts.count() > 0)
+      GDL_WARN("TEST MODE: --test-mutation "
+               << core::to_string(cli.node.mutation) << ", --test-clock-rate "
+               << cli.test_clock_rate << ", --test-hold-accepts "
+               << cli.node.test_hold_accepts.count() << " ms. This node is broken on purpose.");
     if (!cli.node.fsync)
       GDL_WARN("--durability none: acknowledged grants and releases are NOT synced to disk "
                "and can be lost in a crash. For experiments and benchmarks only.");

@@ -167,7 +167,12 @@ void on_promise(self_ptr self, uint64_t round_id, uint32_t voter, const core::Pr
   if (!st.in_flight || st.in_flight->id != round_id)
     return;
   auto& round = st.in_flight->round;
+  auto before = round.phase();
   auto phase = round.on_promise(voter, p);
+  // A promise after the quorum (or a repeated one) changes nothing: the
+  // accept phase starts once.
+  if (phase == before)
+    return;
   if (phase == core::Round::Phase::failed) {
     retry_after_conflict(self, round.conflict());
     return;
@@ -176,8 +181,14 @@ void on_promise(self_ptr self, uint64_t round_id, uint32_t voter, const core::Pr
     finish_round(self, true);
     return;
   }
-  if (phase == core::Round::Phase::accepting)
+  if (phase == core::Round::Phase::accepting) {
+    if (st.ctx->test_hold_accepts.count() > 0) {
+      // Fault injection: a proposer stalled between its phases.
+      self->delayed_send(self, st.ctx->test_hold_accepts, atoms::hold_over::value, round_id);
+      return;
+    }
     start_accept(self, round_id);
+  }
 }
 
 // The accept phase: our own accept first (counted once it is on disk),
@@ -274,7 +285,8 @@ void run_round(self_ptr self) {
   auto req = peer_request(self);
   messages::to_proto(ballot, *req.mutable_prepare()->mutable_ballot());
   broadcast(self, id, std::move(req));
-  self->delayed_send(self, st.ctx->round_timeout, atoms::round_timeout::value, id);
+  self->delayed_send(self, st.ctx->round_timeout + st.ctx->test_hold_accepts,
+                     atoms::round_timeout::value, id);
   if (alone(self)) {
     // A cluster of one: nobody else can see or rely on this promise, and
     // the accept that follows persists a higher one (docs/protocol.md).
@@ -787,6 +799,12 @@ lock_actor::behavior_type lock_actor_impl(lock_actor::stateful_pointer<lock_stat
         auto& st = self->state;
         if (st.in_flight && st.in_flight->id == round_id)
           finish_round(self, false);
+      },
+      [=](atoms::hold_over, uint64_t round_id) {
+        auto& st = self->state;
+        if (st.in_flight && st.in_flight->id == round_id &&
+            st.in_flight->round.phase() == core::Round::Phase::accepting)
+          start_accept(self, round_id);
       },
       [=](atoms::retry, uint64_t round_id) {
         auto& st = self->state;

@@ -107,6 +107,7 @@ void Node::read_identity(core::Wal& wal, const NodeOptions& options) {
   ctx_->bootstrap = options.bootstrap;
   ctx_->accept_data_loss = options.accept_data_loss;
   ctx_->mutation = options.mutation;
+  ctx_->test_hold_accepts = options.test_hold_accepts;
   if (auto floor = wal.read_meta("FENCE_FLOOR")) {
     try {
       ctx_->fence_floor->store(std::stoull(*floor));

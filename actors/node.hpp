@@ -32,6 +32,9 @@ struct NodeOptions {
   bool accept_data_loss = false;
   // Fault-injection harness only: a deliberate bug (core/mutation.hpp).
   core::Mutation mutation = core::Mutation::none;
+  // Fault-injection harness only: a proposer waits this long between a
+  // quorum of promises and its accepts (a stall exactly between the phases).
+  std::chrono::milliseconds test_hold_accepts{0};
   std::string data_dir;
   bool fsync = true;
   std::chrono::milliseconds idle_retire{3000};

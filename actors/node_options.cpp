@@ -13,7 +13,9 @@ const char* const node_usage =
     "                       [--idle-retire DUR]\n"
     "  --peers      the other members of the cluster (every node gets the same list)\n"
     "  --bootstrap  a brand-new cluster: start with no data when no member holds any\n"
-    "  --accept-data-loss  after a majority lost its data: vote anyway (see docs/operations.md)\n";
+    "  --accept-data-loss  after a majority lost its data: vote anyway (see docs/operations.md)\n"
+    "Fault-injection flags, for tests only (docs/testing.md): --test-mutation NAME,\n"
+    "--test-clock-rate F, --test-hold-accepts DUR. They break the node on purpose.\n";
 
 std::string parse_node_command_line(const std::vector<std::string>& args, NodeCommandLine& out) {
   bool have_listen = false;
@@ -75,6 +77,11 @@ std::string parse_node_command_line(const std::vector<std::string>& args, NodeCo
       if (value.empty() || *end != '\0' || !(rate >= 0.5 && rate <= 2.0))
         return "bad --test-clock-rate '" + value + "': expected a number from 0.5 to 2";
       out.test_clock_rate = rate;
+    } else if (flag == "--test-hold-accepts") {
+      auto ms = core::parse_duration_ms(value);
+      if (!ms || *ms > 10000)
+        return "bad --test-hold-accepts '" + value + "': expected a duration up to 10s";
+      out.node.test_hold_accepts = std::chrono::milliseconds(*ms);
     } else if (flag == "--idle-retire") {
       auto ms = core::parse_duration_ms(value);
       if (!ms || *ms == 0 || *ms > core::max_ttl_ms)

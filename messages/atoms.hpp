@@ -16,6 +16,7 @@ using done = caf::atom_constant<caf::atom("done")>;
 using peer_reply = caf::atom_constant<caf::atom("peer_reply")>;
 using round_timeout = caf::atom_constant<caf::atom("round_to")>;
 using retry = caf::atom_constant<caf::atom("retry")>;
+using hold_over = caf::atom_constant<caf::atom("hold_over")>;
 using broadcast = caf::atom_constant<caf::atom("broadcast")>;
 using reconnect = caf::atom_constant<caf::atom("reconnect")>;
 using reachable = caf::atom_constant<caf::atom("reachable")>;

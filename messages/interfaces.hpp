@@ -53,6 +53,9 @@ using lock_actor = caf::typed_actor<
     caf::reacts_to<atoms::round_timeout, uint64_t>,
     // Timer: run the round again after a conflict (round id).
     caf::reacts_to<atoms::retry, uint64_t>,
+    // Timer, fault injection only (--test-hold-accepts): send the held
+    // accepts of this round now (round id).
+    caf::reacts_to<atoms::hold_over, uint64_t>,
     // Answer parked waiters "shutting down"; reply once our writes are durable.
     caf::replies_to<atoms::drain>::with<atoms::done>,
     // Catch-up after this node lost its data: rewrite the lock's value at a

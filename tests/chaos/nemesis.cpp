@@ -404,85 +404,105 @@ bool Nemesis::amnesia() {
   return true;
 }
 
-// Lost promises: one or two members are killed with -9 and restarted with
-// their data every 50-200 ms (sometimes while another is SIGSTOPped) while
-// two clients per member race for one lock, each starting at its member
-// (so each drives its own proposer). With skip-promise-fsync a restarted acceptor accepts a lower
-// ballot it had promised to refuse.
+// Lost promises (notes 4.2). Members other than a bridge B are split into
+// two sides that cannot reach each other, so each side's quorum needs B,
+// and they are restarted with --test-hold-accepts: each proposer stalls
+// between its promises and its accepts, as if paused exactly there. Then,
+// in lock-step slots on a fresh lock each:
+//   +0    side Y reads the lock a few times: prepares only, which raise
+//         Y's ballot counter and B's promise;
+//   +150  B is killed -9 and restarted with its data (back in ~0.35 s);
+//   +600  side X acquires: it prepares at B with a low ballot, then holds;
+//   +650  side Y acquires: it prepares at B with a higher ballot, holds;
+//   +1000 B is killed and restarted again;
+//   then X's accept reaches B, then Y's.
+// Correct nodes: B kept Y's promises, X's low ballot is refused at once or
+// its accept is, and the round is retried. With skip-promise-fsync B forgot
+// them, accepts X's value (chosen), then Y's, which is above the next
+// promise X's accept carried: a second value chosen that never saw the
+// first (two grants of token 1). The roles swap every slot.
 bool Nemesis::crash_after_promise() {
   if (!down_.empty() || running_members().size() != cluster_.size())
     return false;
-  const size_t n = cluster_.size();
-  auto total = fit(uniform(4000ms, 8000ms));
+  const auto hold = hold_accepts_;
+  auto total = fit(uniform(10000ms, 12000ms));
   auto lock = "promise-" + std::to_string(fault_number_ + 1);
-  start_fault("crash-after-promise", "kill -9 and restart 1-2 members every 50-200 ms for " +
-                                         std::to_string(total.count()) + " ms while " +
-                                         std::to_string(n) + " clients race for " + lock);
+  auto order = shuffled_members();
+  size_t bridge_node = order[0];
+  std::vector<size_t> left, right;
+  for (size_t k = 1; k < order.size(); ++k)
+    (k % 2 ? left : right).push_back(order[k]);
+  std::vector<size_t> sides(order.begin() + 1, order.end());
+  start_fault("crash-after-promise",
+              names(cluster_, left) + " x " + names(cluster_, right) + " cut, both holding " +
+                  "accepts " + std::to_string(hold.count()) + " ms after their promises; " +
+                  cluster_.id(bridge_node) + " bridges them and is killed -9 and restarted " +
+                  "with its data twice per slot for " + std::to_string(total.count()) +
+                  " ms while " + lock + "-{odd,even}-K are raced for via both sides");
+  // One member at a time, so the cluster keeps a quorum while they restart.
+  auto restart_sides = [&](const std::vector<std::string>& flags) {
+    for (auto i : sides) {
+      cluster_.kill(i);
+      auto error = cluster_.restart(i, flags);
+      if (!error.empty() && down_.insert(i).second)
+        info("crash-after-promise: " + cluster_.id(i) + " did not restart: " + error);
+    }
+  };
+  restart_sides({"--test-hold-accepts", std::to_string(hold.count()) + "ms"});
+  for (auto a : left)
+    for (auto b : right)
+      cluster_.set_links(a, b, LinkMode::cut);
+  const auto slot = hold * 2 + 1300ms;
+  const auto origin = steady_clock::now() + 300ms;
   auto until = steady_clock::now() + total;
+  // Two racers per side, one for each role; a slot's X and Y are on
+  // different sides, and swap sides every slot.
   std::vector<RoutedClient> racers;
-  // Two racers per member, releasing at once: the lock is mostly free, so
-  // their proposals collide rather than fail on a visible holder.
-  for (size_t i = 0; i < 2 * n; ++i) {
-    RoutedClient r;
-    r.name = lock + "-via-" + cluster_.id(i % n) + (i < n ? "a" : "b");
-    r.servers = starting_at(i % n, n);
-    r.lock = lock;
-    r.ttl = options_.lease;
-    r.hold_max = 0ms;
-    r.between = 1ms;
-    racers.push_back(r);
+  for (size_t s = 0; s < 2; ++s) {
+    auto& side = s == 0 ? left : right;
+    for (int role = 0; role < 2; ++role) {
+      bool reader = role == 1; // Y
+      // Side 0 is X in odd slots and Y in even ones.
+      bool odd_slot_role = (s == 0) != reader;
+      RoutedClient r;
+      r.name = lock + (reader ? "-y-via-" : "-x-via-") + cluster_.id(side[0]);
+      r.servers = {side[0]};
+      r.lock = lock + (odd_slot_role ? "-odd" : "-even");
+      // A lease that outlasts the held round, or the grant comes too late to use.
+      r.ttl = std::max(options_.lease, hold * 4);
+      r.hold_max = 0ms;
+      r.slot_length = slot * 2;
+      r.slot_origin = odd_slot_role ? origin - slot : origin;
+      r.reads_first = reader ? 3 : 0;
+      r.slot_offset = reader ? 650ms : 600ms;
+      r.attempt_timeout = hold + 3000ms;
+      racers.push_back(r);
+    }
   }
   start_routed(racers, until);
-  // Usually the members other than one bridge B are split into two sides
-  // that cannot reach each other, and B is the one that crashes: each side
-  // proposes through B, so a promise B forgot lets the other side's lower
-  // ballot win while this side's accept is still pending (the notes' "lost
-  // promise" case, section 4.2).
-  std::optional<size_t> bridge_node;
-  if (rng_() % 4 != 0) {
-    auto order = shuffled_members();
-    bridge_node = order[0];
-    std::vector<size_t> left, right;
-    for (size_t k = 1; k < order.size(); ++k)
-      (k % 2 ? left : right).push_back(order[k]);
-    for (auto a : left)
-      for (auto b : right)
-        cluster_.set_links(a, b, LinkMode::cut);
-    info("crash-after-promise: " + names(cluster_, left) + " x " + names(cluster_, right) +
-         " cut, " + cluster_.id(*bridge_node) + " bridges them and crashes");
-  }
   size_t kills = 0;
-  while (steady_clock::now() < until) {
-    sleep_for(uniform(50ms, 200ms));
-    auto order = shuffled_members();
-    if (bridge_node) {
-      std::swap(*std::find(order.begin(), order.end(), *bridge_node), order[0]);
-    }
-    // Half the time a proposer is frozen between its phases while another
-    // member crashes and restarts: its late accepts then reach an acceptor
-    // that forgot what it promised meanwhile.
-    bool freeze = rng_() % 2 == 0;
-    size_t victims = !freeze && rng_() % 4 == 0 ? 2 : 1;
-    if (freeze) {
-      cluster_.pause(order[1]);
-      sleep_for(uniform(10ms, 100ms));
-    }
-    for (size_t k = 0; k < victims; ++k)
-      cluster_.kill(order[k]);
-    kills += victims;
-    for (size_t k = 0; k < victims; ++k) {
-      auto error = cluster_.restart(order[k]);
-      if (!error.empty() && down_.insert(order[k]).second)
-        info("crash-after-promise: " + cluster_.id(order[k]) + " did not restart: " + error);
-    }
-    if (freeze)
-      cluster_.resume(order[1]);
-    if (!down_.empty())
+  auto kill_bridge = [&] {
+    cluster_.kill(bridge_node);
+    ++kills;
+    auto error = cluster_.restart(bridge_node);
+    if (!error.empty() && down_.insert(bridge_node).second)
+      info("crash-after-promise: " + cluster_.id(bridge_node) + " did not restart: " + error);
+  };
+  for (int64_t k = 1; down_.empty(); ++k) {
+    auto at = origin + slot * k;
+    if (at + slot >= until)
       break;
+    std::this_thread::sleep_until(at + 150ms);
+    kill_bridge();
+    std::this_thread::sleep_until(at + 1000ms);
+    if (down_.empty())
+      kill_bridge();
   }
-  cluster_.heal_network();
   join_routed();
-  stop_fault("crash-after-promise", std::to_string(kills) + " kills");
+  cluster_.heal_network();
+  restart_sides({});
+  stop_fault("crash-after-promise", std::to_string(kills) + " kills of " +
+                                        cluster_.id(bridge_node) + "; sides back to normal");
   return true;
 }
 
@@ -609,7 +629,7 @@ void Nemesis::run(int64_t stop_faults_at) {
     // if all of it fits before the deadline, so the tail stays fault-free.
     auto lease = options_.lease;
     auto whole = kind == "amnesia"               ? lease * 5 + 3000ms
-                 : kind == "crash-after-promise" ? milliseconds(10'000)
+                 : kind == "crash-after-promise" ? milliseconds(18'000)
                  : kind == "stale-acceptor"      ? lease * 5 + 1000ms
                  : kind == "slow-reply"          ? lease * 4 + 1000ms
                                                  : milliseconds(0);

@@ -52,6 +52,17 @@ struct RoutedClient {
   // waits this long before its first acquire. A connection cannot be set up
   // through a link slower than the nodes' handshake allows.
   std::optional<std::chrono::milliseconds> connect_first;
+  // Overrides WorkloadOptions::attempt_timeout for this client.
+  std::optional<std::chrono::milliseconds> attempt_timeout;
+  // Lock-step mode: one attempt per slot of `slot_length` from `slot_origin`,
+  // on the fresh lock `lock`-K in slot K, so that clients given the same
+  // slots propose their first change of a lock at the same moment.
+  std::optional<std::chrono::milliseconds> slot_length;
+  std::chrono::steady_clock::time_point slot_origin;
+  // In lock-step mode: status reads of the slot's lock at the slot's start
+  // (each a round of prepares only), then the acquire `slot_offset` later.
+  size_t reads_first = 0;
+  std::chrono::milliseconds slot_offset{0};
 };
 
 class Workload {

@@ -1,0 +1,92 @@
+// The node's command line (actors/node_options.hpp): every flag's good and
+// bad values. A bad value is one clear line and no node.
+#include "actors/node_options.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include <string>
+#include <vector>
+
+using godistlock::actors::NodeCommandLine;
+using godistlock::actors::parse_node_command_line;
+
+namespace {
+
+std::vector<std::string> minimal() {
+  return {"--id", "n1", "--listen", "127.0.0.1:7001", "--data-dir", "/tmp/x"};
+}
+
+std::vector<std::string> with(std::vector<std::string> extra) {
+  auto args = minimal();
+  args.insert(args.end(), extra.begin(), extra.end());
+  return args;
+}
+
+std::string error_of(const std::vector<std::string>& args) {
+  NodeCommandLine cli;
+  return parse_node_command_line(args, cli);
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(node_options)
+
+BOOST_AUTO_TEST_CASE(minimal_command_line_has_safe_defaults) {
+  NodeCommandLine cli;
+  BOOST_TEST(parse_node_command_line(minimal(), cli) == "");
+  BOOST_TEST(cli.node.id == "n1");
+  BOOST_TEST(cli.node.fsync);
+  BOOST_TEST(!cli.node.bootstrap);
+  BOOST_TEST(!cli.node.accept_data_loss);
+  BOOST_TEST(cli.test_clock_rate == 1.0);
+  BOOST_TEST(cli.node.test_hold_accepts.count() == 0);
+  BOOST_TEST(cli.node.peers.empty());
+}
+
+BOOST_AUTO_TEST_CASE(every_flag_parses) {
+  NodeCommandLine cli;
+  auto args = with({"--peers", "n2@127.0.0.1:7002,n3@127.0.0.1:7003", "--bootstrap", "--durability",
+                    "none", "--log-level", "debug", "--idle-retire", "5s", "--test-clock-rate",
+                    "1.001", "--test-hold-accepts", "1500ms"});
+  BOOST_TEST(parse_node_command_line(args, cli) == "");
+  BOOST_TEST(cli.node.peers.size() == 2u);
+  BOOST_TEST(cli.node.bootstrap);
+  BOOST_TEST(!cli.node.fsync);
+  BOOST_TEST(cli.node.idle_retire.count() == 5000);
+  BOOST_TEST(cli.test_clock_rate == 1.001);
+  BOOST_TEST(cli.node.test_hold_accepts.count() == 1500);
+}
+
+BOOST_AUTO_TEST_CASE(bad_values_are_one_clear_error) {
+  struct Case {
+    std::vector<std::string> args;
+    std::string says; // a part of the error
+  };
+  const std::vector<Case> cases = {
+      {{"--listen", "127.0.0.1:7001", "--data-dir", "/tmp/x"}, "missing --id"},
+      {{"--id", "n1", "--data-dir", "/tmp/x"}, "missing --listen"},
+      {{"--id", "n1", "--listen", "127.0.0.1:7001"}, "missing --data-dir"},
+      {with({"--listen", "nohost"}), "bad --listen"},
+      {with({"--peers", "n2@"}), "bad --peers"},
+      {with({"--durability", "sometimes"}), "bad --durability"},
+      {with({"--log-level", "loud"}), "bad --log-level"},
+      {with({"--idle-retire", "0s"}), "bad --idle-retire"},
+      {with({"--idle-retire", "soon"}), "bad --idle-retire"},
+      {with({"--test-mutation", "everything"}), "bad --test-mutation"},
+      {with({"--test-clock-rate", "3"}), "bad --test-clock-rate"},
+      {with({"--test-clock-rate", "1.0x"}), "bad --test-clock-rate"},
+      {with({"--test-hold-accepts", "11s"}), "bad --test-hold-accepts"},
+      {with({"--test-hold-accepts", "-5ms"}), "bad --test-hold-accepts"},
+      {with({"--frobnicate", "1"}), "unknown option --frobnicate"},
+      {with({"--data-dir"}), "missing value for --data-dir"},
+  };
+  for (size_t i = 0; i < cases.size(); ++i) {
+    BOOST_TEST_CONTEXT("case #" << i << " (" << cases[i].says << ")") {
+      auto error = error_of(cases[i].args);
+      BOOST_TEST(error.find(cases[i].says) != std::string::npos, "got: " << error);
+      BOOST_TEST(error.find('\n') == std::string::npos);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
