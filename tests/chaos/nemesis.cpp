@@ -1,6 +1,7 @@
 #include "nemesis.hpp"
 
 #include <algorithm>
+#include <memory>
 #include <optional>
 #include <thread>
 
@@ -408,24 +409,24 @@ bool Nemesis::amnesia() {
 // two sides that cannot reach each other, so each side's quorum needs B,
 // and they are restarted with --test-hold-accepts: each proposer stalls
 // between its promises and its accepts, as if paused exactly there. Then,
-// in lock-step slots on a fresh lock each:
-//   +0    side Y reads the lock a few times: prepares only, which raise
-//         Y's ballot counter and B's promise;
-//   +150  B is killed -9 and restarted with its data (back in ~0.35 s);
-//   +600  side X acquires: it prepares at B with a low ballot, then holds;
-//   +650  side Y acquires: it prepares at B with a higher ballot, holds;
-//   +1000 B is killed and restarted again;
-//   then X's accept reaches B, then Y's.
-// Correct nodes: B kept Y's promises, X's low ballot is refused at once or
-// its accept is, and the round is retried. With skip-promise-fsync B forgot
-// them, accepts X's value (chosen), then Y's, which is above the next
-// promise X's accept carried: a second value chosen that never saw the
-// first (two grants of token 1). The roles swap every slot.
+// once per step, on a fresh lock:
+//   1. side Y reads the lock three times: prepares only, which raise Y's
+//      ballot counter and B's promise;
+//   2. B is killed -9 and restarted with its data, and redialled;
+//   3. side X tries the lock: it prepares at B with a low ballot and holds;
+//      100 ms later side Y does, with a higher ballot, and holds;
+//   4. B is killed and restarted again, and redialled before the holds end;
+//   5. X's accept reaches B, then Y's.
+// Correct nodes: B kept Y's promises, so X's ballot or X's accept is
+// refused and X retries. With skip-promise-fsync B forgot them: it accepts
+// X's value (chosen with X's own vote), then Y's, whose ballot is above the
+// next promise X's accept carried, so a second value is chosen that never
+// saw the first: token 1 granted twice. The sides swap roles every step.
 bool Nemesis::crash_after_promise() {
   if (!down_.empty() || running_members().size() != cluster_.size())
     return false;
   const auto hold = hold_accepts_;
-  auto total = fit(uniform(10000ms, 12000ms));
+  auto total = fit(uniform(12000ms, 15000ms));
   auto lock = "promise-" + std::to_string(fault_number_ + 1);
   auto order = shuffled_members();
   size_t bridge_node = order[0];
@@ -437,8 +438,8 @@ bool Nemesis::crash_after_promise() {
               names(cluster_, left) + " x " + names(cluster_, right) + " cut, both holding " +
                   "accepts " + std::to_string(hold.count()) + " ms after their promises; " +
                   cluster_.id(bridge_node) + " bridges them and is killed -9 and restarted " +
-                  "with its data twice per slot for " + std::to_string(total.count()) +
-                  " ms while " + lock + "-{odd,even}-K are raced for via both sides");
+                  "with its data twice per step for " + std::to_string(total.count()) +
+                  " ms; each step races for a fresh lock " + lock + "-K via both sides");
   // One member at a time, so the cluster keeps a quorum while they restart.
   auto restart_sides = [&](const std::vector<std::string>& flags) {
     for (auto i : sides) {
@@ -452,57 +453,76 @@ bool Nemesis::crash_after_promise() {
   for (auto a : left)
     for (auto b : right)
       cluster_.set_links(a, b, LinkMode::cut);
-  const auto slot = hold * 2 + 1300ms;
-  const auto origin = steady_clock::now() + 300ms;
-  auto until = steady_clock::now() + total;
-  // Two racers per side, one for each role; a slot's X and Y are on
-  // different sides, and swap sides every slot.
-  std::vector<RoutedClient> racers;
-  for (size_t s = 0; s < 2; ++s) {
-    auto& side = s == 0 ? left : right;
-    for (int role = 0; role < 2; ++role) {
-      bool reader = role == 1; // Y
-      // Side 0 is X in odd slots and Y in even ones.
-      bool odd_slot_role = (s == 0) != reader;
-      RoutedClient r;
-      r.name = lock + (reader ? "-y-via-" : "-x-via-") + cluster_.id(side[0]);
-      r.servers = {side[0]};
-      r.lock = lock + (odd_slot_role ? "-odd" : "-even");
-      // A lease that outlasts the held round, or the grant comes too late to use.
-      r.ttl = std::max(options_.lease, hold * 4);
-      r.hold_max = 0ms;
-      r.slot_length = slot * 2;
-      r.slot_origin = odd_slot_role ? origin - slot : origin;
-      r.reads_first = reader ? 3 : 0;
-      r.slot_offset = reader ? 650ms : 600ms;
-      r.attempt_timeout = hold + 3000ms;
-      racers.push_back(r);
-    }
-  }
-  start_routed(racers, until);
   size_t kills = 0;
-  auto kill_bridge = [&] {
+  // Restarts B and waits (bounded) until the proposer of each side has
+  // redialled it, as its log says; false if that took too long.
+  auto dialled = [&](size_t side) {
+    auto log = read_file(cluster_.log_path(side));
+    auto needle = "connected to peer " + cluster_.id(bridge_node) + " at";
+    size_t count = 0;
+    for (auto at = log.find(needle); at != std::string::npos; at = log.find(needle, at + 1))
+      ++count;
+    return count;
+  };
+  auto crash_bridge = [&](milliseconds limit) {
+    auto before_left = dialled(left[0]);
+    auto before_right = dialled(right[0]);
     cluster_.kill(bridge_node);
     ++kills;
     auto error = cluster_.restart(bridge_node);
-    if (!error.empty() && down_.insert(bridge_node).second)
-      info("crash-after-promise: " + cluster_.id(bridge_node) + " did not restart: " + error);
+    if (!error.empty()) {
+      if (down_.insert(bridge_node).second)
+        info("crash-after-promise: " + cluster_.id(bridge_node) + " did not restart: " + error);
+      return false;
+    }
+    auto until = steady_clock::now() + limit;
+    while (steady_clock::now() < until) {
+      if (dialled(left[0]) > before_left && dialled(right[0]) > before_right)
+        return true;
+      sleep_for(10ms);
+    }
+    return false;
   };
-  for (int64_t k = 1; down_.empty(); ++k) {
-    auto at = origin + slot * k;
-    if (at + slot >= until)
-      break;
-    std::this_thread::sleep_until(at + 150ms);
-    kill_bridge();
-    std::this_thread::sleep_until(at + 1000ms);
-    if (down_.empty())
-      kill_bridge();
+  // A lease that outlasts the held round, or the grant comes too late to use.
+  const auto ttl = std::max(options_.lease, hold * 4);
+  std::vector<std::unique_ptr<Session>> via;
+  for (auto& side : {left, right})
+    via.push_back(std::make_unique<Session>(workload_, lock + "-via-" + cluster_.id(side[0]),
+                                            std::vector<size_t>{side[0]}, hold + 3000ms));
+  // Connected before the first step, so that X's first request is not
+  // slowed by setting up its connection and overtaken by Y's.
+  for (auto& session : via)
+    session->status(lock + "-0");
+  auto until = steady_clock::now() + total;
+  size_t steps = 0, missed = 0;
+  for (size_t k = 1; down_.empty() && steady_clock::now() + hold * 3 < until; ++k) {
+    auto name = lock + "-" + std::to_string(k);
+    auto& x = *via[k % 2];
+    auto& y = *via[(k + 1) % 2];
+    for (int r = 0; r < 3; ++r)
+      y.status(name);
+    if (!crash_bridge(5000ms)) {
+      ++missed;
+      continue;
+    }
+    std::thread tx([&] { x.try_and_release(name, ttl); });
+    sleep_for(100ms);
+    std::thread ty([&] { y.try_and_release(name, ttl); });
+    sleep_for(200ms); // both have their promises by now
+    // Back before the holds end, or this step tests nothing.
+    if (!crash_bridge(hold - 300ms))
+      ++missed;
+    tx.join();
+    ty.join();
+    ++steps;
   }
-  join_routed();
+  via.clear();
   cluster_.heal_network();
   restart_sides({});
-  stop_fault("crash-after-promise", std::to_string(kills) + " kills of " +
-                                        cluster_.id(bridge_node) + "; sides back to normal");
+  stop_fault("crash-after-promise", std::to_string(steps) + " steps, " + std::to_string(missed) +
+                                        " of them with " + cluster_.id(bridge_node) +
+                                        " back too late; " + std::to_string(kills) +
+                                        " kills; sides back to normal");
   return true;
 }
 
@@ -629,7 +649,7 @@ void Nemesis::run(int64_t stop_faults_at) {
     // if all of it fits before the deadline, so the tail stays fault-free.
     auto lease = options_.lease;
     auto whole = kind == "amnesia"               ? lease * 5 + 3000ms
-                 : kind == "crash-after-promise" ? milliseconds(18'000)
+                 : kind == "crash-after-promise" ? milliseconds(22'000)
                  : kind == "stale-acceptor"      ? lease * 5 + 1000ms
                  : kind == "slow-reply"          ? lease * 4 + 1000ms
                                                  : milliseconds(0);

@@ -90,7 +90,7 @@ private:
   int64_t stop_faults_at_ = 0;
   std::set<size_t> down_; // members that could not be restarted
   // How long crash-after-promise stalls its proposers between the phases.
-  std::chrono::milliseconds hold_accepts_{1000};
+  std::chrono::milliseconds hold_accepts_{2500};
   std::map<std::string, size_t> applied_;
   std::vector<std::string> notes_;
 };

@@ -33,6 +33,10 @@ int64_t ns_of(client::LeaseClock::time_point t) {
   return t.time_since_epoch().count();
 }
 
+} // namespace
+
+namespace detail {
+
 // One client thread's view: its Client, its name in the history, its ops.
 class Actor {
 public:
@@ -155,6 +159,12 @@ private:
   History& history_;
   uint64_t next_op_ = 0;
 };
+
+} // namespace detail
+
+namespace {
+
+using detail::Actor;
 
 client::ClientOptions client_options(const WorkloadOptions& o, const std::string& name) {
   client::ClientOptions c;
@@ -331,8 +341,6 @@ size_t Workload::run_routed(const RoutedClient& spec, steady_clock::time_point u
   options.servers.clear();
   for (auto i : spec.servers)
     options.servers.push_back(options_.servers.at(i));
-  if (spec.attempt_timeout)
-    options.attempt_timeout = *spec.attempt_timeout;
   Actor actor(spec.name, options, history_);
   std::mt19937_64 rng(options_.seed * 1000003 + std::hash<std::string>{}(spec.name));
   size_t grants = 0;
@@ -341,33 +349,20 @@ size_t Workload::run_routed(const RoutedClient& spec, steady_clock::time_point u
     std::this_thread::sleep_for(*spec.connect_first);
   }
   while (!stopping_ && steady_clock::now() < until) {
-    auto lock = spec.lock;
-    if (spec.slot_length) {
-      auto slot =
-          std::max<int64_t>(0, (steady_clock::now() - spec.slot_origin) / *spec.slot_length) + 1;
-      auto at = spec.slot_origin + *spec.slot_length * slot;
-      if (at >= until)
-        break;
-      std::this_thread::sleep_until(at);
-      lock += "-" + std::to_string(slot);
-      for (size_t r = 0; r < spec.reads_first; ++r)
-        actor.status(lock);
-      std::this_thread::sleep_until(at + spec.slot_offset);
-    }
-    auto lease = actor.acquire(lock, spec.ttl, spec.wait);
+    auto lease = actor.acquire(spec.lock, spec.ttl, spec.wait);
     if (lease) {
       ++grants;
-      actor.note(EventType::cs_enter, lock, lease->token, "");
+      actor.note(EventType::cs_enter, spec.lock, lease->token, "");
       auto left = duration_cast<milliseconds>(until - steady_clock::now());
       auto hold = std::min(uniform_ms(rng, spec.hold_min.count(), spec.hold_max.count()),
                            std::max(left, 0ms));
       if (spec.frozen) {
         std::this_thread::sleep_for(hold);
         if (!lease->still_trusted())
-          actor.note(EventType::lease_lost, lock, lease->token, "the trusted time ran out");
+          actor.note(EventType::lease_lost, spec.lock, lease->token, "the trusted time ran out");
         actor.write(store_, *lease, "after a freeze");
-        actor.note(EventType::cs_exit, lock, lease->token, "");
-        actor.release(lock, lease->token);
+        actor.note(EventType::cs_exit, spec.lock, lease->token, "");
+        actor.release(spec.lock, lease->token);
         continue;
       }
       hold_lock(actor, store_, *lease, hold, rng, stopping_);
@@ -384,6 +379,32 @@ void Workload::probe(const std::vector<std::string>& locks, milliseconds wait) {
     if (lease)
       actor.release(lock, lease->token);
   }
+}
+
+Session::Session(Workload& workload, const std::string& name, const std::vector<size_t>& servers,
+                 milliseconds attempt_timeout) {
+  auto options = client_options(workload.options_, name);
+  options.servers.clear();
+  for (auto i : servers)
+    options.servers.push_back(workload.options_.servers.at(i));
+  options.attempt_timeout = attempt_timeout;
+  actor_ = std::make_unique<Actor>(name, options, workload.history_);
+}
+
+Session::~Session() = default;
+
+void Session::status(const std::string& lock) {
+  actor_->status(lock);
+}
+
+bool Session::try_and_release(const std::string& lock, milliseconds ttl) {
+  auto lease = actor_->acquire(lock, ttl, std::nullopt);
+  if (!lease)
+    return false;
+  actor_->note(EventType::cs_enter, lock, lease->token, "");
+  actor_->note(EventType::cs_exit, lock, lease->token, "");
+  actor_->release(lock, lease->token);
+  return true;
 }
 
 } // namespace gdl_chaos

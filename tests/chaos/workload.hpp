@@ -13,6 +13,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -52,18 +53,12 @@ struct RoutedClient {
   // waits this long before its first acquire. A connection cannot be set up
   // through a link slower than the nodes' handshake allows.
   std::optional<std::chrono::milliseconds> connect_first;
-  // Overrides WorkloadOptions::attempt_timeout for this client.
-  std::optional<std::chrono::milliseconds> attempt_timeout;
-  // Lock-step mode: one attempt per slot of `slot_length` from `slot_origin`,
-  // on the fresh lock `lock`-K in slot K, so that clients given the same
-  // slots propose their first change of a lock at the same moment.
-  std::optional<std::chrono::milliseconds> slot_length;
-  std::chrono::steady_clock::time_point slot_origin;
-  // In lock-step mode: status reads of the slot's lock at the slot's start
-  // (each a round of prepares only), then the acquire `slot_offset` later.
-  size_t reads_first = 0;
-  std::chrono::milliseconds slot_offset{0};
 };
+
+namespace detail {
+class Actor;
+}
+class Session;
 
 class Workload {
 public:
@@ -93,6 +88,7 @@ public:
   size_t run_routed(const RoutedClient& spec, std::chrono::steady_clock::time_point until);
 
 private:
+  friend class Session;
   void client_loop(size_t index);
 
   WorkloadOptions options_;
@@ -107,6 +103,26 @@ private:
   bool pause_wanted_ = false;
   bool pause_taken_ = false;
   bool pause_done_ = false;
+};
+
+// One client a composite fault drives step by step, from its own thread:
+// each call is one operation (bounded by the attempt timeout), recorded in
+// the history under `name`. It talks to the members `servers` only.
+class Session {
+public:
+  Session(Workload& workload, const std::string& name, const std::vector<size_t>& servers,
+          std::chrono::milliseconds attempt_timeout);
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  void status(const std::string& lock);
+  // Try-lock; if granted, enters and leaves its critical section and
+  // releases at once. True if granted.
+  bool try_and_release(const std::string& lock, std::chrono::milliseconds ttl);
+
+private:
+  std::unique_ptr<detail::Actor> actor_;
 };
 
 } // namespace gdl_chaos
