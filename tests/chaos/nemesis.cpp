@@ -11,8 +11,9 @@ using namespace std::chrono_literals;
 
 const std::vector<std::string>& all_fault_kinds() {
   static const std::vector<std::string> kinds{
-      "kill", "wipe", "pause",   "client-pause",        "partition",      "bridge",    "flap",
-      "slow", "skew", "amnesia", "crash-after-promise", "stale-acceptor", "slow-reply"};
+      "kill",           "wipe",      "pause", "client-pause", "client-skew", "partition",
+      "bridge",         "flap",      "slow",  "skew",         "amnesia",     "crash-after-promise",
+      "stale-acceptor", "slow-reply"};
   return kinds;
 }
 
@@ -21,6 +22,10 @@ Nemesis::Nemesis(Cluster& cluster, Workload& workload, History& history, Nemesis
       rng_(options_.seed * 7919 + 17) {
   if (options_.faults.count("skew") && !options_.skew_supported)
     notes_.push_back("skew skipped: the node binary rejects --test-clock-rate");
+  for (auto kind : {"client-pause", "client-skew"})
+    if (options_.faults.count(kind) &&
+        (!options_.client_processes || options_.client_processes->size() == 0))
+      notes_.push_back(std::string(kind) + " skipped: no client processes (--client-processes)");
 }
 
 void Nemesis::start_fault(const std::string& kind, const std::string& detail) {
@@ -177,19 +182,62 @@ bool Nemesis::pause_node() {
 }
 
 bool Nemesis::pause_client() {
+  auto* workers = options_.client_processes;
+  if (!workers || workers->size() == 0)
+    return false;
   auto length =
       milliseconds(static_cast<int64_t>(static_cast<double>(options_.lease.count()) *
                                         std::uniform_real_distribution<double>(1.5, 3.0)(rng_)));
   // Only a pause longer than the lease tests anything.
   if (fit(length) < options_.lease * 3 / 2)
     return false;
-  // The client logs its own fault-start/stop: only it knows when it froze.
-  bool taken = workload_.pause_a_holder(length, 10s);
-  if (taken)
-    ++applied_["client-pause"];
-  else
-    info("client-pause: no client held a lock within 10 s");
-  return taken;
+  // A whole client process, library threads included, stopped while it is
+  // inside its critical section (most likely preparing a write).
+  auto holder = workers->wait_for_holder(10s);
+  if (!holder) {
+    info("client-pause: no client process held a lock within 10 s");
+    return false;
+  }
+  length = fit(length); // the wait may have used up the time left
+  if (length < options_.lease * 3 / 2)
+    return false;
+  workers->pause(holder->index);
+  auto who = holder->name + " (pid " + std::to_string(holder->pid) + ")";
+  start_fault("client-pause", "SIGSTOP " + who + " holding " + holder->lock + " token " +
+                                  std::to_string(holder->token) + " for " +
+                                  std::to_string(length.count()) + " ms");
+  sleep_for(length);
+  workers->resume(holder->index);
+  stop_fault("client-pause", "SIGCONT " + who);
+  return true;
+}
+
+// A client whose clock runs at another rate: a worker process restarted
+// with --clock-rate R (or 2 - R) for 3-6 s, then at its usual rate again.
+bool Nemesis::skew_client() {
+  auto* workers = options_.client_processes;
+  if (!workers || workers->size() == 0)
+    return false;
+  auto i = rng_() % workers->size();
+  double rate = rng_() % 2 ? options_.skew_rate : 2.0 - options_.skew_rate;
+  auto length = fit(uniform(3000ms, 6000ms));
+  auto old_name = workers->name(i);
+  auto name = workers->restart(i, rate);
+  start_fault("client-skew",
+              old_name + " stopped; " +
+                  (name.empty() ? std::string("its successor did not start")
+                                : name + " (pid " + std::to_string(workers->pid(i)) +
+                                      ") started with --clock-rate " + std::to_string(rate)) +
+                  " for " + std::to_string(length.count()) + " ms");
+  sleep_for(length);
+  auto skewed = workers->name(i);
+  auto back = workers->restart(i, options_.client_rate);
+  stop_fault("client-skew", skewed + " stopped; " +
+                                (back.empty() ? std::string("its successor did not start")
+                                              : back + " (pid " + std::to_string(workers->pid(i)) +
+                                                    ") started with --clock-rate " +
+                                                    std::to_string(options_.client_rate)));
+  return true;
 }
 
 bool Nemesis::partition() {
@@ -612,6 +660,7 @@ void Nemesis::run(int64_t stop_faults_at) {
                  : kind == "crash-after-promise" ? milliseconds(10'000)
                  : kind == "stale-acceptor"      ? lease * 5 + 1000ms
                  : kind == "slow-reply"          ? lease * 4 + 1000ms
+                 : kind == "client-skew"         ? milliseconds(10'000) // 2 restarts, 3-6 s
                                                  : milliseconds(0);
     if (now_ns() + duration_cast<nanoseconds>(whole).count() >= stop_faults_at) {
       sleep_for(100ms);
@@ -626,6 +675,8 @@ void Nemesis::run(int64_t stop_faults_at) {
       done = pause_node();
     else if (kind == "client-pause")
       done = pause_client();
+    else if (kind == "client-skew")
+      done = skew_client();
     else if (kind == "partition")
       done = partition();
     else if (kind == "bridge")
