@@ -10,7 +10,7 @@
 #               under crash-after-promise); they fail the suite until caught
 # BIN_DIR holds godistlock-chaos and godistlock-node (default:
 # build/bin of this checkout). One run at a time, each bounded
-# by `timeout`: about 2 minutes by default, 4 minutes more with --controls.
+# by `timeout`: about 3 minutes by default, 5 minutes more with --controls.
 set -u
 
 controls=0
@@ -41,6 +41,7 @@ runs=(
   "wiped-votes-at-once|amnesia|1|30s"
   "proposer-clock-expiry|stale-acceptor|2|30s"
   "lease-from-reply|slow-reply|1|30s"
+  "slow-client-clock|client-pause,client-skew|1|40s"
 )
 # Not caught yet (docs/testing.md, "Mutations"): a lost promise only matters
 # if an accept sent before the crash reaches the restarted node.
@@ -52,6 +53,7 @@ controls_runs=(
   "|stale-acceptor|1|30s"
   "|crash-after-promise|1|40s"
   "|slow-reply|1|30s"
+  "|client-pause,client-skew|1|40s"
 )
 
 failed=0
