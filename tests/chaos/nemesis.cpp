@@ -136,11 +136,30 @@ bool Nemesis::kill_restart() {
   return true;
 }
 
+namespace {
+// True while member i, last started without data, has not said "voting
+// now" since: it is still catching up and holds no data yet.
+bool catching_up(const Cluster& c, size_t i) {
+  auto log = read_file(c.log_path(i));
+  auto start = log.rfind("godistlock-node " + c.id(i) + " ready on ");
+  if (start == std::string::npos)
+    return false;
+  auto line = log.substr(start, log.find('\n', start) - start);
+  return line.find("catching up before voting") != std::string::npos &&
+         log.find("voting now", start) == std::string::npos;
+}
+} // namespace
+
 bool Nemesis::wipe_restart() {
-  // A wiped node may not come back (no rejoin yet): never wipe more members
-  // than a majority can spare.
+  // A wiped node may not come back (no rejoin yet), and one that came back
+  // holds no data until it caught up: never wipe more members than a
+  // majority can spare.
   size_t spare = (cluster_.size() - 1) / 2;
-  if (down_.size() + 1 > spare)
+  size_t without_data = down_.size();
+  for (size_t i = 0; i < cluster_.size(); ++i)
+    if (!down_.count(i) && catching_up(cluster_, i))
+      ++without_data;
+  if (without_data + 1 > spare)
     return false;
   auto up = running_members();
   if (up.empty())
