@@ -5,10 +5,19 @@
 
 namespace godistlock::client {
 
-LeaseClock::time_point LeaseClock::now() noexcept {
+LeaseClock::time_point LeaseClock::real_now() noexcept {
   timespec ts{};
   clock_gettime(CLOCK_BOOTTIME, &ts);
   return time_point(std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec));
+}
+
+LeaseClock::time_point LeaseClock::now() noexcept {
+  auto real = real_now();
+  double rate = test_rate().load(std::memory_order_relaxed);
+  if (rate == 1.0)
+    return real;
+  return time_point(
+      duration(static_cast<rep>(static_cast<double>(real.time_since_epoch().count()) * rate)));
 }
 
 std::chrono::nanoseconds trusted_lease(std::chrono::milliseconds ttl) {

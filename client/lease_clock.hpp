@@ -3,6 +3,7 @@
 // under-counts how long its lease has run.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 
 namespace godistlock::client {
@@ -13,7 +14,18 @@ struct LeaseClock {
   using period = duration::period;
   using time_point = std::chrono::time_point<LeaseClock>;
   static constexpr bool is_steady = true;
+  // CLOCK_BOOTTIME times test_rate().
   static time_point now() noexcept;
+  // CLOCK_BOOTTIME itself, whatever test_rate() says.
+  static time_point real_now() noexcept;
+  // Test only (godistlock-chaos client worker processes, --clock-rate): makes
+  // now() run at this rate relative to real time, to model a client whose
+  // clock drifts, as core::Clock::test_rate() does for nodes. Process-global;
+  // default 1.0; set once at start, before any lease is timed.
+  static std::atomic<double>& test_rate() noexcept {
+    static std::atomic<double> rate{1.0};
+    return rate;
+  }
 };
 
 // Clock-rate drift the lease rules assume between any two machines (1e-3

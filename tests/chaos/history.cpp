@@ -2,6 +2,7 @@
 
 #include "client/lease_clock.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <sstream>
 
@@ -54,7 +55,8 @@ const char* to_string(Op op) {
 }
 
 int64_t now_ns() {
-  return godistlock::client::LeaseClock::now().time_since_epoch().count();
+  // Real time even in a client worker whose lease clock runs at a test rate.
+  return godistlock::client::LeaseClock::real_now().time_since_epoch().count();
 }
 
 std::string json_escape(const std::string& text) {
@@ -113,6 +115,15 @@ int64_t History::record(Event event) {
     file_ << event.to_json() << '\n' << std::flush;
   events_.push_back(std::move(event));
   return events_.back().time_ns;
+}
+
+void History::record_at(Event event) {
+  std::lock_guard<std::mutex> guard(mutex_);
+  if (file_.is_open())
+    file_ << event.to_json() << '\n' << std::flush;
+  auto at = std::upper_bound(events_.begin(), events_.end(), event.time_ns,
+                             [](int64_t t, const Event& e) { return t < e.time_ns; });
+  events_.insert(at, std::move(event));
 }
 
 std::vector<Event> History::snapshot() const {

@@ -56,6 +56,10 @@ public:
   // Stamps the event with the current time (under the lock, so the file and
   // the memory copy are in time order) and appends it. Returns the stamp.
   int64_t record(Event event);
+  // Appends an event stamped elsewhere (a client worker process, on the same
+  // clock), keeping the memory copy in time order; the file gets it as it
+  // comes, so its lines may be out of order by a pipe's latency.
+  void record_at(Event event);
   std::vector<Event> snapshot() const;
   const std::string& path() const { return path_; }
 

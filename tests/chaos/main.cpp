@@ -3,6 +3,8 @@
 // no violation; 1: violations (history and node logs kept); 2: bad usage or
 // the cluster could not be set up.
 #include "checkers.hpp"
+#include "client_processes.hpp"
+#include "client_worker.hpp"
 #include "cluster.hpp"
 #include "fenced_register.hpp"
 #include "history.hpp"
@@ -20,6 +22,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <random>
 #include <set>
 #include <sstream>
@@ -36,25 +39,33 @@ namespace {
 const char* const usage =
     "usage: godistlock-chaos [--nodes 3|5] [--clients K] [--duration DUR] [--seed S]\n"
     "                        [--faults "
-    "kill,wipe,pause,client-pause,partition,bridge,flap,slow,skew,\n"
-    "                         amnesia,crash-after-promise,stale-acceptor]\n"
+    "kill,wipe,pause,client-pause,client-skew,partition,bridge,\n"
+    "                         flap,slow,skew,amnesia,crash-after-promise,stale-acceptor,\n"
+    "                         slow-reply]\n"
     "                        [--mutation NAME] [--keep-history DIR] [--node-bin PATH]\n"
     "                        [--ttl DUR] [--skew-rate R] [--hot-locks N] [--cold-locks N]\n"
+    "                        [--client-processes N]\n"
     "  --duration    how long the clients run (default 60s); faults stop a tail before the end\n"
     "  --faults      fault kinds the nemesis may pick (default: all); the last three are\n"
     "                composite sequences aimed at wiped-votes-at-once, skip-promise-fsync\n"
-    "                and proposer-clock-expiry (docs/testing.md)\n"
+    "                and proposer-clock-expiry (docs/testing.md); client-pause SIGSTOPs a\n"
+    "                client process holding a lock, client-skew restarts one with its\n"
+    "                lease clock at rate R or 2 - R (--skew-rate)\n"
     "  --mutation    break the implementation on purpose: skip-promise-fsync,\n"
     "                wiped-votes-at-once, proposer-clock-expiry (passed to every node as\n"
-    "                --test-mutation NAME), lease-from-reply (client side),\n"
+    "                --test-mutation NAME), lease-from-reply, slow-client-clock (client\n"
+    "                side; the latter runs client processes' clocks at rate 0.5),\n"
     "                wipe-with-bootstrap (harness side: a wiped node restarts with --bootstrap)\n"
     "  --keep-history  write the history (and report.json) into DIR and keep them\n"
     "  --ttl         the clients' lease length (default 2s)\n"
-    "  --skew-rate   clock rate of a skewed node (default 1.001; a slow one gets 2 - R)\n";
+    "  --skew-rate   clock rate of a skewed node or client process (default 1.001; a slow\n"
+    "                one gets 2 - R)\n"
+    "  --client-processes  client worker processes besides the K client threads (default 1\n"
+    "                if client-pause or client-skew may run, else 0)\n";
 
 const std::set<std::string> node_mutations{"skip-promise-fsync", "wiped-votes-at-once",
                                            "proposer-clock-expiry"};
-const std::set<std::string> client_mutations{"lease-from-reply"};
+const std::set<std::string> client_mutations{"lease-from-reply", "slow-client-clock"};
 // Mutations of the harness itself, against unchanged nodes.
 const std::set<std::string> harness_mutations{"wipe-with-bootstrap"};
 
@@ -72,6 +83,7 @@ struct Options {
   double skew_rate = 1.001;
   size_t hot_locks = 3;
   size_t cold_locks = 50;
+  std::optional<size_t> client_processes;
 };
 
 std::string self_dir() {
@@ -143,6 +155,10 @@ std::string parse(int argc, char** argv, Options& o) {
       if (!number(1, 100, n))
         return "bad --hot-locks '" + value + "'";
       o.hot_locks = n;
+    } else if (flag == "--client-processes") {
+      if (!number(0, 16, n))
+        return "bad --client-processes '" + value + "': 0 to 16";
+      o.client_processes = n;
     } else if (flag == "--cold-locks") {
       if (!number(0, 100000, n))
         return "bad --cold-locks '" + value + "'";
@@ -197,6 +213,9 @@ bool wait_for_quorum(const std::vector<godistlock::net::Endpoint>& servers, mill
 } // namespace
 
 int main(int argc, char** argv) {
+  // The hidden mode the harness starts its client processes in.
+  if (argc > 1 && std::string(argv[1]) == "--client-worker")
+    return run_client_worker(argc - 1, argv + 1);
   std::signal(SIGPIPE, SIG_IGN);
   Options o;
   if (auto error = parse(argc, argv, o); !error.empty()) {
@@ -221,8 +240,11 @@ int main(int argc, char** argv) {
     std::cerr << "godistlock-chaos: no node binary at " << o.node_bin << " (--node-bin)\n";
     return 2;
   }
+  const size_t client_processes = o.client_processes.value_or(
+      faults.count("client-pause") || faults.count("client-skew") ? 1 : 0);
   std::cout << "godistlock-chaos: seed " << o.seed << ", " << o.nodes << " nodes, " << o.clients
-            << " clients, " << o.duration.count() / 1000.0 << " s" << std::endl;
+            << " clients, " << client_processes << " client processes, "
+            << o.duration.count() / 1000.0 << " s" << std::endl;
 
   char tmpl[] = "/tmp/gdl-chaos-XXXXXX";
   if (!::mkdtemp(tmpl)) {
@@ -291,6 +313,16 @@ int main(int argc, char** argv) {
     wo.cold_locks = o.cold_locks;
     wo.lease_from_reply = o.mutation == "lease-from-reply";
     Workload workload(wo, history, store);
+    ClientProcessOptions cpo;
+    cpo.binary = fs::read_symlink("/proc/self/exe").string();
+    cpo.log_dir = base;
+    cpo.servers = servers;
+    cpo.seed = o.seed;
+    cpo.ttl = o.ttl;
+    cpo.hot_locks = o.hot_locks;
+    cpo.base_rate = o.mutation == "slow-client-clock" ? 0.5 : 1.0;
+    ClientProcesses workers(cpo, history, store);
+    workers.start(client_processes); // before the nemesis, which counts them
 
     NemesisOptions no;
     no.faults = faults;
@@ -299,6 +331,8 @@ int main(int argc, char** argv) {
     no.skew_rate = o.skew_rate;
     no.skew_supported = skew_supported;
     no.wipe_with_bootstrap = o.mutation == "wipe-with-bootstrap";
+    no.client_processes = &workers;
+    no.client_rate = cpo.base_rate;
     Nemesis nemesis(cluster, workload, history, no);
 
     const int64_t start = now_ns();
@@ -321,6 +355,7 @@ int main(int argc, char** argv) {
     while (now_ns() < end)
       std::this_thread::sleep_for(50ms);
     workload.stop();
+    workers.stop_all(); // by PID: SIGCONT, SIGTERM, then SIGKILL
     workload.probe(workload.hot_locks(), liveness_bound);
 
     auto events = history.snapshot();

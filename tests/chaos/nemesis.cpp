@@ -12,8 +12,9 @@ using namespace std::chrono_literals;
 
 const std::vector<std::string>& all_fault_kinds() {
   static const std::vector<std::string> kinds{
-      "kill", "wipe", "pause",   "client-pause",        "partition",      "bridge",    "flap",
-      "slow", "skew", "amnesia", "crash-after-promise", "stale-acceptor", "slow-reply"};
+      "kill",           "wipe",      "pause", "client-pause", "client-skew", "partition",
+      "bridge",         "flap",      "slow",  "skew",         "amnesia",     "crash-after-promise",
+      "stale-acceptor", "slow-reply"};
   return kinds;
 }
 
@@ -22,6 +23,10 @@ Nemesis::Nemesis(Cluster& cluster, Workload& workload, History& history, Nemesis
       rng_(options_.seed * 7919 + 17) {
   if (options_.faults.count("skew") && !options_.skew_supported)
     notes_.push_back("skew skipped: the node binary rejects --test-clock-rate");
+  for (auto kind : {"client-pause", "client-skew"})
+    if (options_.faults.count(kind) &&
+        (!options_.client_processes || options_.client_processes->size() == 0))
+      notes_.push_back(std::string(kind) + " skipped: no client processes (--client-processes)");
 }
 
 void Nemesis::start_fault(const std::string& kind, const std::string& detail) {
@@ -132,11 +137,37 @@ bool Nemesis::kill_restart() {
   return true;
 }
 
+namespace {
+// True while member i, last started without data, has not said "voting
+// now" since: it is still catching up and holds no data yet.
+bool catching_up(const Cluster& c, size_t i) {
+  auto log = read_file(c.log_path(i));
+  auto start = log.rfind("godistlock-node " + c.id(i) + " ready on ");
+  if (start == std::string::npos)
+    return false;
+  auto line = log.substr(start, log.find('\n', start) - start);
+  return line.find("catching up before voting") != std::string::npos &&
+         log.find("voting now", start) == std::string::npos;
+}
+
+bool any_catching_up(const Cluster& c) {
+  for (size_t i = 0; i < c.size(); ++i)
+    if (catching_up(c, i))
+      return true;
+  return false;
+}
+} // namespace
+
 bool Nemesis::wipe_restart() {
-  // A wiped node may not come back (no rejoin yet): never wipe more members
-  // than a majority can spare.
+  // A wiped node may not come back (no rejoin yet), and one that came back
+  // holds no data until it caught up: never wipe more members than a
+  // majority can spare.
   size_t spare = (cluster_.size() - 1) / 2;
-  if (down_.size() + 1 > spare)
+  size_t without_data = down_.size();
+  for (size_t i = 0; i < cluster_.size(); ++i)
+    if (!down_.count(i) && catching_up(cluster_, i))
+      ++without_data;
+  if (without_data + 1 > spare)
     return false;
   auto up = running_members();
   if (up.empty())
@@ -178,19 +209,62 @@ bool Nemesis::pause_node() {
 }
 
 bool Nemesis::pause_client() {
+  auto* workers = options_.client_processes;
+  if (!workers || workers->size() == 0)
+    return false;
   auto length =
       milliseconds(static_cast<int64_t>(static_cast<double>(options_.lease.count()) *
                                         std::uniform_real_distribution<double>(1.5, 3.0)(rng_)));
   // Only a pause longer than the lease tests anything.
   if (fit(length) < options_.lease * 3 / 2)
     return false;
-  // The client logs its own fault-start/stop: only it knows when it froze.
-  bool taken = workload_.pause_a_holder(length, 10s);
-  if (taken)
-    ++applied_["client-pause"];
-  else
-    info("client-pause: no client held a lock within 10 s");
-  return taken;
+  // A whole client process, library threads included, stopped while it is
+  // inside its critical section (most likely preparing a write).
+  auto holder = workers->wait_for_holder(10s);
+  if (!holder) {
+    info("client-pause: no client process held a lock within 10 s");
+    return false;
+  }
+  length = fit(length); // the wait may have used up the time left
+  if (length < options_.lease * 3 / 2)
+    return false;
+  workers->pause(holder->index);
+  auto who = holder->name + " (pid " + std::to_string(holder->pid) + ")";
+  start_fault("client-pause", "SIGSTOP " + who + " holding " + holder->lock + " token " +
+                                  std::to_string(holder->token) + " for " +
+                                  std::to_string(length.count()) + " ms");
+  sleep_for(length);
+  workers->resume(holder->index);
+  stop_fault("client-pause", "SIGCONT " + who);
+  return true;
+}
+
+// A client whose clock runs at another rate: a worker process restarted
+// with --clock-rate R (or 2 - R) for 3-6 s, then at its usual rate again.
+bool Nemesis::skew_client() {
+  auto* workers = options_.client_processes;
+  if (!workers || workers->size() == 0)
+    return false;
+  auto i = rng_() % workers->size();
+  double rate = rng_() % 2 ? options_.skew_rate : 2.0 - options_.skew_rate;
+  auto length = fit(uniform(3000ms, 6000ms));
+  auto old_name = workers->name(i);
+  auto name = workers->restart(i, rate);
+  start_fault("client-skew",
+              old_name + " stopped; " +
+                  (name.empty() ? std::string("its successor did not start")
+                                : name + " (pid " + std::to_string(workers->pid(i)) +
+                                      ") started with --clock-rate " + std::to_string(rate)) +
+                  " for " + std::to_string(length.count()) + " ms");
+  sleep_for(length);
+  auto skewed = workers->name(i);
+  auto back = workers->restart(i, options_.client_rate);
+  stop_fault("client-skew", skewed + " stopped; " +
+                                (back.empty() ? std::string("its successor did not start")
+                                              : back + " (pid " + std::to_string(workers->pid(i)) +
+                                                    ") started with --clock-rate " +
+                                                    std::to_string(options_.client_rate)));
+  return true;
 }
 
 bool Nemesis::partition() {
@@ -652,8 +726,15 @@ void Nemesis::run(int64_t stop_faults_at) {
                  : kind == "crash-after-promise" ? milliseconds(22'000)
                  : kind == "stale-acceptor"      ? lease * 5 + 1000ms
                  : kind == "slow-reply"          ? lease * 4 + 1000ms
+                 : kind == "client-skew"         ? milliseconds(10'000) // 2 restarts, 3-6 s
                                                  : milliseconds(0);
     if (now_ns() + duration_cast<nanoseconds>(whole).count() >= stop_faults_at) {
+      sleep_for(100ms);
+      continue;
+    }
+    // Amnesia wipes a member (as wipe does, see wipe_restart): not while
+    // another one holds no data yet.
+    if (kind == "amnesia" && any_catching_up(cluster_)) {
       sleep_for(100ms);
       continue;
     }
@@ -666,6 +747,8 @@ void Nemesis::run(int64_t stop_faults_at) {
       done = pause_node();
     else if (kind == "client-pause")
       done = pause_client();
+    else if (kind == "client-skew")
+      done = skew_client();
     else if (kind == "partition")
       done = partition();
     else if (kind == "bridge")

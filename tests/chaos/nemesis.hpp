@@ -4,6 +4,7 @@
 // thread, which owns the node processes.
 #pragma once
 
+#include "client_processes.hpp"
 #include "cluster.hpp"
 #include "history.hpp"
 #include "workload.hpp"
@@ -32,6 +33,12 @@ struct NemesisOptions {
   // Harness-side mutation: restart a wiped node with --bootstrap, which the
   // protocol documents as unsafe (it votes with an empty state).
   bool wipe_with_bootstrap = false;
+  // The client worker processes client-pause and client-skew act on (none:
+  // those faults are skipped).
+  ClientProcesses* client_processes = nullptr;
+  // The clock rate a client process returns to after client-skew (1.0; the
+  // slow-client-clock mutation: 0.5).
+  double client_rate = 1.0;
 };
 
 class Nemesis {
@@ -65,6 +72,7 @@ private:
   bool wipe_restart();
   bool pause_node();
   bool pause_client();
+  bool skew_client();
   bool partition();
   bool bridge();
   bool flap();

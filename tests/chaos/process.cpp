@@ -28,7 +28,8 @@ std::string read_file(const std::string& path) {
   return s.str();
 }
 
-ChildProcess::ChildProcess(const std::vector<std::string>& argv, const std::string& log_path) {
+ChildProcess::ChildProcess(const std::vector<std::string>& argv, const std::string& log_path,
+                           bool pipes) {
   // Everything the child needs is prepared before fork: after it, only
   // async-signal-safe calls.
   std::vector<char*> args;
@@ -38,20 +39,36 @@ ChildProcess::ChildProcess(const std::vector<std::string>& argv, const std::stri
   const char* log = log_path.c_str();
   long max_fd = std::min<long>(::sysconf(_SC_OPEN_MAX), 65536);
   pid_t parent = ::getpid();
+  // [0] read end, [1] write end; close-on-exec, so no other child inherits them.
+  int to_child[2] = {-1, -1};
+  int from_child[2] = {-1, -1};
+  if (pipes && (::pipe2(to_child, O_CLOEXEC) != 0 || ::pipe2(from_child, O_CLOEXEC) != 0)) {
+    auto error = std::string("pipe: ") + std::strerror(errno);
+    for (int fd : {to_child[0], to_child[1], from_child[0], from_child[1]})
+      if (fd >= 0)
+        ::close(fd);
+    throw std::runtime_error(error);
+  }
   pid_ = ::fork();
-  if (pid_ < 0)
-    throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
+  if (pid_ < 0) {
+    auto error = std::string("fork: ") + std::strerror(errno);
+    if (pipes)
+      for (int fd : {to_child[0], to_child[1], from_child[0], from_child[1]})
+        ::close(fd);
+    throw std::runtime_error(error);
+  }
   if (pid_ == 0) {
     ::setpgid(0, 0);
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::getppid() != parent)
       ::_exit(127);
-    int in = ::open("/dev/null", O_RDONLY);
+    int in = pipes ? to_child[0] : ::open("/dev/null", O_RDONLY);
     int out = ::open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (in < 0 || out < 0)
       ::_exit(127);
+    // dup2 clears close-on-exec on the copies.
     ::dup2(in, 0);
-    ::dup2(out, 1);
+    ::dup2(pipes ? from_child[1] : out, 1);
     ::dup2(out, 2);
     // The harness's sockets (proxies, clients) must not leak into nodes.
     for (long fd = 3; fd < max_fd; ++fd)
@@ -63,11 +80,20 @@ ChildProcess::ChildProcess(const std::vector<std::string>& argv, const std::stri
     ::_exit(127);
   }
   ::setpgid(pid_, pid_);
+  if (pipes) {
+    ::close(to_child[0]);
+    ::close(from_child[1]);
+    stdin_fd_ = to_child[1];
+    stdout_fd_ = from_child[0];
+  }
 }
 
 ChildProcess::~ChildProcess() {
   if (!exit_)
     kill_and_reap();
+  for (int fd : {stdin_fd_, stdout_fd_})
+    if (fd >= 0)
+      ::close(fd);
 }
 
 void ChildProcess::reap(int wstatus) {

@@ -1,5 +1,7 @@
 // A child process started with fork/exec in its own process group, tracked
-// by PID. stdin is /dev/null; stdout and stderr are appended to files. The
+// by PID. stdin is /dev/null and stdout and stderr are appended to a file,
+// or, with `pipes`, stdin and stdout are pipes to the harness (stderr still
+// goes to the file). The
 // child gets SIGKILL if the harness dies (PR_SET_PDEATHSIG), so fork only
 // from a thread that lives as long as the child (the main thread).
 #pragma once
@@ -22,8 +24,9 @@ struct ExitStatus {
 class ChildProcess {
 public:
   // Throws std::runtime_error if fork fails.
-  ChildProcess(const std::vector<std::string>& argv, const std::string& log_path);
-  // SIGKILL and reap if still running.
+  ChildProcess(const std::vector<std::string>& argv, const std::string& log_path,
+               bool pipes = false);
+  // SIGKILL and reap if still running; closes the pipes.
   ~ChildProcess();
   ChildProcess(const ChildProcess&) = delete;
   ChildProcess& operator=(const ChildProcess&) = delete;
@@ -37,12 +40,18 @@ public:
   // Waits at most `limit` for an exit; nullopt if it still runs.
   std::optional<ExitStatus> wait_for(std::chrono::milliseconds limit);
   const std::optional<ExitStatus>& exit_status() const { return exit_; }
+  // With `pipes`: the write end of the child's stdin and the read end of its
+  // stdout (close-on-exec); -1 otherwise.
+  int stdin_fd() const { return stdin_fd_; }
+  int stdout_fd() const { return stdout_fd_; }
 
 private:
   void reap(int wstatus);
 
   pid_t pid_ = -1;
   std::optional<ExitStatus> exit_;
+  int stdin_fd_ = -1;
+  int stdout_fd_ = -1;
 };
 
 std::string read_file(const std::string& path);

@@ -10,7 +10,7 @@
 #               fail the suite until caught
 # BIN_DIR holds godistlock-chaos and godistlock-node (default:
 # build/bin of this checkout). One run at a time, each bounded
-# by `timeout`: about 2 minutes by default, 4 minutes more with --controls.
+# by `timeout`: about 3 minutes by default, 5 minutes more with --controls.
 set -u
 
 controls=0
@@ -41,6 +41,7 @@ runs=(
   "wiped-votes-at-once|amnesia|1|30s"
   "proposer-clock-expiry|stale-acceptor|2|30s"
   "lease-from-reply|slow-reply|1|30s"
+  "slow-client-clock|client-pause,client-skew|1|40s"
   "skip-promise-fsync|crash-after-promise|1|40s"
 )
 # Mutations not caught yet (docs/testing.md, "Mutations"): none today.
@@ -50,6 +51,7 @@ controls_runs=(
   "|stale-acceptor|1|30s"
   "|crash-after-promise|1|40s"
   "|slow-reply|1|30s"
+  "|client-pause,client-skew|1|40s"
 )
 
 failed=0

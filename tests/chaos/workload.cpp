@@ -307,7 +307,7 @@ void Workload::client_loop(size_t index) {
       actor.write(store_, *lease);
       actor.note(EventType::fault_start, lock, lease->token,
                  "frozen for " + std::to_string(pause.count()) + " ms holding the lock",
-                 "client-pause");
+                 "client-freeze");
       auto until = steady_clock::now() + pause;
       while (steady_clock::now() < until && !stopping_)
         std::this_thread::sleep_for(20ms);
@@ -316,7 +316,7 @@ void Workload::client_loop(size_t index) {
       actor.write(store_, *lease, "stale: after a client pause");
       actor.note(EventType::lease_lost, lock, lease->token, "noticed after the pause");
       actor.note(EventType::cs_exit, lock, lease->token, "");
-      actor.note(EventType::fault_stop, lock, lease->token, "resumed", "client-pause");
+      actor.note(EventType::fault_stop, lock, lease->token, "resumed", "client-freeze");
       {
         std::lock_guard<std::mutex> guard(pause_mutex_);
         pause_done_ = true;

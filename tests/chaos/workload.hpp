@@ -71,8 +71,10 @@ public:
   // Asks the clients to finish their current operation and joins them.
   void stop();
 
-  // The next client that holds a lock freezes for `pause` without
-  // refreshing, then writes with its old token (the SIGSTOP of a client).
+  // The next client thread that holds a lock freezes for `pause` without
+  // refreshing, then writes with its old token (logged as fault
+  // client-freeze; its library's threads keep running, unlike the SIGSTOP
+  // of a client process, see ClientProcesses).
   // Waits at most `limit` for the pause to start and end; false if no
   // client took it (it is withdrawn then).
   bool pause_a_holder(std::chrono::milliseconds pause, std::chrono::milliseconds limit);
