@@ -341,6 +341,8 @@ AcquireReply Client::acquire(const std::string& name, const AcquireOptions& opti
         return Impl::fail<AcquireReply>(Status::unavailable, ex.error);
       auto& resp = ex.response;
       if (resp.code() == wire::QUEUED) {
+        if (options.on_queued)
+          options.on_queued(resp.position());
         if (wait_until && LeaseClock::now() >= *wait_until) {
           impl_->cancel_wait(name, owner);
           return Impl::fail<AcquireReply>(Status::not_acquired,
