@@ -45,15 +45,15 @@ const char* const usage =
     "                composite sequences aimed at wiped-votes-at-once, skip-promise-fsync\n"
     "                and proposer-clock-expiry (docs/testing.md)\n"
     "  --mutation    break the implementation on purpose: skip-promise-fsync,\n"
-    "                wiped-votes-at-once, proposer-clock-expiry (passed to every node as\n"
-    "                --test-mutation NAME), lease-from-reply (client side),\n"
+    "                wiped-votes-at-once, proposer-clock-expiry, lifo-queue (passed to\n"
+    "                every node as --test-mutation NAME), lease-from-reply (client side),\n"
     "                wipe-with-bootstrap (harness side: a wiped node restarts with --bootstrap)\n"
     "  --keep-history  write the history (and report.json) into DIR and keep them\n"
     "  --ttl         the clients' lease length (default 2s)\n"
     "  --skew-rate   clock rate of a skewed node (default 1.001; a slow one gets 2 - R)\n";
 
 const std::set<std::string> node_mutations{"skip-promise-fsync", "wiped-votes-at-once",
-                                           "proposer-clock-expiry"};
+                                           "proposer-clock-expiry", "lifo-queue"};
 const std::set<std::string> client_mutations{"lease-from-reply"};
 // Mutations of the harness itself, against unchanged nodes.
 const std::set<std::string> harness_mutations{"wipe-with-bootstrap"};
@@ -324,9 +324,11 @@ int main(int argc, char** argv) {
     workload.probe(workload.hot_locks(), liveness_bound);
 
     auto events = history.snapshot();
-    std::vector<CheckResult> checks{check_mutual_exclusion(events), check_tokens(events),
+    std::vector<CheckResult> checks{check_mutual_exclusion(events),
+                                    check_tokens(events),
                                     check_fenced_register(events, store.log(), store.state()),
                                     check_no_lost_updates(events),
+                                    check_fifo(events, o.ttl),
                                     check_liveness(events, workload.hot_locks(), liveness_bound)};
     RunInfo info;
     info.seed = o.seed;
