@@ -10,7 +10,7 @@
 #               under crash-after-promise); they fail the suite until caught
 # BIN_DIR holds godistlock-chaos and godistlock-node (default:
 # build/bin of this checkout). One run at a time, each bounded
-# by `timeout`: about 2 minutes by default, 4 minutes more with --controls.
+# by `timeout`: about 3 minutes by default, 4 minutes more with --controls.
 set -u
 
 controls=0
@@ -35,12 +35,15 @@ if [[ ! -x $chaos ]]; then
 fi
 out=$(mktemp -d "${TMPDIR:-/tmp}/gdl-mutation-suite-XXXXXX")
 
-# mutation | faults | seed | duration. The seeds were seen to catch each
-# mutation; a composite fault that runs at all should catch it on any seed.
+# mutation | faults | seed | duration [| more options]. The seeds were seen
+# to catch each mutation; a composite fault that runs at all should catch it
+# on any seed. lifo-queue needs no fault, only waiters queueing on one lock
+# and told so often (a short lease: a short park window).
 runs=(
   "wiped-votes-at-once|amnesia|1|30s"
   "proposer-clock-expiry|stale-acceptor|2|30s"
   "lease-from-reply|slow-reply|1|30s"
+  "lifo-queue|none|1|60s|--clients 5 --hot-locks 1 --ttl 1s"
 )
 # Not caught yet (docs/testing.md, "Mutations"): a lost promise only matters
 # if an accept sent before the crash reaches the restarted node.
@@ -56,11 +59,13 @@ controls_runs=(
 
 failed=0
 one() {
-  local mutation=$1 faults=$2 seed=$3 duration=$4
+  local mutation=$1 faults=$2 seed=$3 duration=$4 more=${5:-}
   local name=${mutation:-none}-$faults-seed$seed
   local args=(--duration "$duration" --seed "$seed" --faults "$faults"
     --keep-history "$out/$name")
   [[ -n $mutation ]] && args+=(--mutation "$mutation")
+  # shellcheck disable=SC2206 # more: options split on spaces on purpose
+  [[ -n $more ]] && args+=($more)
   # The run itself is bounded by --duration; the margin covers start-up,
   # the liveness probe and the last fault's heal.
   timeout 150 "$chaos" "${args[@]}" >"$out/$name.out" 2>&1
@@ -86,8 +91,8 @@ one() {
 }
 
 for r in "${runs[@]}"; do
-  IFS='|' read -r m f s d <<<"$r"
-  one "$m" "$f" "$s" "$d"
+  IFS='|' read -r m f s d x <<<"$r"
+  one "$m" "$f" "$s" "$d" "$x"
 done
 if [[ $gaps == 1 ]]; then
   for r in "${gap_runs[@]}"; do
