@@ -27,9 +27,13 @@ core::LeaseOrigin origin_of(const wire::Request& req) {
   return core::LeaseOrigin{req.client_id(), req.request_id(), req.attempt()};
 }
 
-core::AcquireArgs acquire_args(const wire::Request& req) {
+// `mutation`: only a client's request passes the node's; a parked head
+// waiter claiming its reservation has its place already.
+core::AcquireArgs acquire_args(const wire::Request& req,
+                               core::Mutation mutation = core::Mutation::none) {
   auto& a = req.acquire();
-  return core::AcquireArgs{a.owner(), origin_of(req), a.ttl_ms(), a.wait_ms() > 0};
+  return core::AcquireArgs{a.owner(), origin_of(req), a.ttl_ms(), a.wait_ms() > 0,
+                           mutation == core::Mutation::lifo_queue};
 }
 
 const core::LockState& value(self_ptr self) {
@@ -541,7 +545,7 @@ void park(self_ptr self, wire::Request req, promise_t rp, const caf::strong_acto
 
 void handle_acquire(self_ptr self, wire::Request req, promise_t rp,
                     const caf::strong_actor_ptr& sender) {
-  auto args = acquire_args(req);
+  auto args = acquire_args(req, self->state.ctx->mutation);
   propose(
       self,
       [args](core::LockState& s, core::WitnessAge age) { return core::acquire(s, age, args); },

@@ -327,20 +327,33 @@ AcquireReply Client::acquire(const std::string& name, const AcquireOptions& opti
     auto left = duration_cast<milliseconds>(*wait_until - LeaseClock::now()).count();
     return static_cast<uint64_t>(std::clamp<int64_t>(left, 0, core::max_wait_ms));
   };
+  bool asked = false;
   for (;;) {
     auto req = impl_->new_request();
     std::map<uint32_t, LeaseClock::time_point> sent_at;
     for (;;) {
+      bool try_lock = options.wait && options.wait->count() == 0;
+      auto wait_ms = try_lock ? 0 : remaining_wait_ms();
+      if (!try_lock && wait_ms == 0 && asked) {
+        // Sent with wait 0, the attempt would be a try-lock that keeps our
+        // place in the queue (the lock would later be offered to nobody for
+        // 2 s): leave the queue instead.
+        impl_->cancel_wait(name, owner);
+        return Impl::fail<AcquireReply>(Status::not_acquired, "not acquired within the wait time");
+      }
       auto& a = *req.mutable_acquire();
       a.set_name(name);
       a.set_owner(owner);
       a.set_ttl_ms(static_cast<uint64_t>(options.ttl.count()));
-      a.set_wait_ms(options.wait && options.wait->count() == 0 ? 0 : remaining_wait_ms());
+      a.set_wait_ms(wait_ms);
       auto ex = impl_->send(req, park_window(options.ttl), &sent_at);
+      asked = true;
       if (!ex.answered)
         return Impl::fail<AcquireReply>(Status::unavailable, ex.error);
       auto& resp = ex.response;
       if (resp.code() == wire::QUEUED) {
+        if (options.on_queued)
+          options.on_queued(resp.position());
         if (wait_until && LeaseClock::now() >= *wait_until) {
           impl_->cancel_wait(name, owner);
           return Impl::fail<AcquireReply>(Status::not_acquired,

@@ -19,6 +19,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -64,6 +65,8 @@ struct AcquireOptions {
   // nullopt: wait as long as it takes; zero: try-lock.
   std::optional<std::chrono::milliseconds> wait;
   std::string owner; // empty: the client id (unique per Client)
+  // Called on the calling thread with each QUEUED reply's place (1 = next; 0: not said).
+  std::function<void(uint64_t position)> on_queued;
 };
 
 struct Reply {

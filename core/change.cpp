@@ -119,6 +119,12 @@ Result acquire(LockState& s, WitnessAge age, const AcquireArgs& a) {
     r.outcome = Outcome::queue_full;
     return r;
   }
+  if (a.test_lifo) {
+    s.queue.push_front(Waiter{a.owner, a.ttl_ms});
+    r.outcome = Outcome::queued;
+    r.position = 1 + (s.reserved ? 1 : 0);
+    return r;
+  }
   s.queue.push_back(Waiter{a.owner, a.ttl_ms});
   r.outcome = Outcome::queued;
   r.position = s.queue.size() + (s.reserved ? 1 : 0);

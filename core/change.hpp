@@ -52,6 +52,8 @@ struct AcquireArgs {
   LeaseOrigin origin;
   uint64_t ttl_ms = 0;
   bool wait = false; // false: try-lock, never queue
+  // Test mutation lifo-queue (core/mutation.hpp): enqueue at the front.
+  bool test_lifo = false;
 };
 
 // A change as applied by a Paxos round.

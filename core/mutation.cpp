@@ -4,7 +4,7 @@ namespace godistlock::core {
 
 std::optional<Mutation> parse_mutation(const std::string& name) {
   for (auto m : {Mutation::skip_promise_fsync, Mutation::wiped_votes_at_once,
-                 Mutation::proposer_clock_expiry})
+                 Mutation::proposer_clock_expiry, Mutation::lifo_queue})
     if (name == to_string(m))
       return m;
   return std::nullopt;
@@ -20,6 +20,8 @@ const char* to_string(Mutation m) {
     return "wiped-votes-at-once";
   case Mutation::proposer_clock_expiry:
     return "proposer-clock-expiry";
+  case Mutation::lifo_queue:
+    return "lifo-queue";
   }
   return "none";
 }

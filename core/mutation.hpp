@@ -14,6 +14,7 @@ enum class Mutation {
   skip_promise_fsync,    // promises are not written at all (a crash forgets them)
   wiped_votes_at_once,   // a node that lost its data votes with an empty state
   proposer_clock_expiry, // expiry judged by the proposer's own acceptor, whatever epoch it holds
+  lifo_queue,            // a new waiter goes to the front of the wait queue, not the back
 };
 
 std::optional<Mutation> parse_mutation(const std::string& name);

@@ -61,6 +61,27 @@ std::map<std::string, std::vector<Grant>> grants_by_lock(const std::vector<Event
   return out;
 }
 
+// Every fault as [start, stop]: a fault-start paired with the next
+// fault-stop of the same kind by the same process (the nemesis, or a client
+// that paused itself); one never stopped lasts to the end. Time ordered.
+std::vector<std::pair<int64_t, int64_t>> fault_spans(const std::vector<Event>& events) {
+  std::vector<std::pair<int64_t, int64_t>> out;
+  for (size_t k = 0; k < events.size(); ++k) {
+    auto& s = events[k];
+    if (s.type != EventType::fault_start)
+      continue;
+    int64_t stop = events.back().time_ns;
+    for (size_t m = k + 1; m < events.size(); ++m)
+      if (events[m].type == EventType::fault_stop && events[m].fault == s.fault &&
+          events[m].process == s.process) {
+        stop = events[m].time_ns;
+        break;
+      }
+    out.emplace_back(s.time_ns, stop);
+  }
+  return out;
+}
+
 } // namespace
 
 std::string register_value(const std::string& process, uint64_t op_id) {
@@ -297,6 +318,117 @@ CheckResult check_no_lost_updates(const std::vector<Event>& history) {
     }
   }
   r.note = std::to_string(reads) + " status reads checked";
+  return r;
+}
+
+CheckResult check_fifo(const std::vector<Event>& history, std::chrono::nanoseconds lease,
+                       std::chrono::nanoseconds grace) {
+  CheckResult r;
+  r.name = "fifo";
+  auto events = time_ordered(history);
+  auto faults = fault_spans(events);
+  auto invoked = invoke_times(events);
+  // Each waiting acquire's queued reports: (time, position), in time order.
+  std::map<OpKey, std::vector<std::pair<int64_t, uint64_t>>> queued;
+  for (auto& e : events)
+    if (e.type == EventType::queued && e.op == Op::acquire)
+      queued[{e.process, e.op_id}].emplace_back(e.time_ns, e.position);
+
+  struct Waiting {
+    std::string process;
+    uint64_t op_id = 0;
+    uint64_t token = 0;
+    int64_t invoked_ns = 0;
+    int64_t ok_ns = 0;
+    int64_t queued_ns = -1;  // the first queued report that counts; -1: none
+    uint64_t position = 0;   // ...and its position
+    bool maybe_held = false; // may have held the lock since a failed acquire
+  };
+  std::map<std::string, std::vector<Waiting>> by_lock;
+  size_t waiting = 0, with_queue = 0;
+  // Per (process, lock): when its latest acquire that did not succeed ended.
+  std::map<std::pair<std::string, std::string>, int64_t> failed_at;
+  for (auto& e : events) {
+    if (is_acquire(e.op) && (e.type == EventType::fail || e.type == EventType::unknown))
+      failed_at[{e.process, e.lock}] = e.time_ns;
+    if (e.type != EventType::ok || !is_acquire(e.op))
+      continue;
+    auto failed = failed_at.find({e.process, e.lock});
+    auto at = invoked.find({e.process, e.op_id});
+    int64_t invoked_ns = at == invoked.end() ? e.time_ns : at->second;
+    bool failed_lately =
+        failed != failed_at.end() && invoked_ns - failed->second < 2 * lease.count();
+    if (failed != failed_at.end())
+      failed_at.erase(failed);
+    if (e.op != Op::acquire)
+      continue;
+    ++waiting;
+    Waiting w;
+    w.process = e.process;
+    w.op_id = e.op_id;
+    w.token = e.token;
+    w.ok_ns = e.time_ns;
+    w.invoked_ns = invoked_ns;
+    uint64_t previous = 0;
+    for (auto& [t, position] : queued[{e.process, e.op_id}]) {
+      if (position == 0) { // not said: the place may be gone
+        w.queued_ns = -1;
+      } else if (w.queued_ns < 0 || position > previous) { // (re-)entered the queue
+        w.queued_ns = t;
+        w.position = position;
+      }
+      previous = position;
+    }
+    if (w.queued_ns >= 0)
+      ++with_queue;
+    w.maybe_held = failed_lately && queued[{e.process, e.op_id}].empty();
+    by_lock[e.lock].push_back(w);
+  }
+
+  auto near_fault = [&](int64_t from, int64_t to) {
+    for (auto& [start, stop] : faults)
+      if (start < to && from < stop + grace.count())
+        return true;
+    return false;
+  };
+  size_t checked = 0, left_out = 0, unaware = 0;
+  for (auto& [lock, list] : by_lock) {
+    std::sort(list.begin(), list.end(),
+              [](const Waiting& a, const Waiting& b) { return a.invoked_ns < b.invoked_ns; });
+    for (auto& x : list) {
+      if (x.queued_ns < 0)
+        continue;
+      // Acquires invoked after x was queued and before x's ok.
+      auto y = std::upper_bound(list.begin(), list.end(), x.queued_ns,
+                                [](int64_t t, const Waiting& w) { return t < w.invoked_ns; });
+      for (; y != list.end() && y->invoked_ns < x.ok_ns; ++y) {
+        if (y->process == x.process)
+          continue;
+        if (y->maybe_held) {
+          ++unaware;
+          continue;
+        }
+        if (near_fault(x.invoked_ns, std::max(x.ok_ns, y->ok_ns))) {
+          ++left_out;
+          continue;
+        }
+        ++checked;
+        if (x.token >= y->token) {
+          std::ostringstream m;
+          m << "lock " << lock << ": " << x.process << " (acquire " << x.op_id
+            << ") was queued at position " << x.position << " at t=" << x.queued_ns << ", before "
+            << y->process << " (acquire " << y->op_id << ") was invoked at t=" << y->invoked_ns
+            << ", but got token " << x.token << " after its token " << y->token;
+          r.violations.push_back(m.str());
+        }
+      }
+    }
+  }
+  r.checked = checked;
+  r.note = std::to_string(checked) + " pairs of waiting acquires checked, " +
+           std::to_string(left_out) + " left out near faults, " + std::to_string(unaware) +
+           " after a failed acquire; " + std::to_string(with_queue) + " of " +
+           std::to_string(waiting) + " successful waiting acquires were queued";
   return r;
 }
 

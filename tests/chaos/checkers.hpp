@@ -6,6 +6,7 @@
 #include "history.hpp"
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,8 @@ struct CheckResult {
   std::string name;
   std::vector<std::string> violations;
   std::string note; // what was looked at, for the report
+  // How many cases were compared (fifo: pairs), so that a vacuous pass shows.
+  std::optional<size_t> checked;
   bool ok() const { return violations.empty(); }
 };
 
@@ -53,6 +56,22 @@ CheckResult check_fenced_register(const std::vector<Event>& history,
 // the holder; after a grant of t was acknowledged, no status invoked later
 // shows a fence below t.
 CheckResult check_no_lost_updates(const std::vector<Event>& history);
+
+// (5) Waiters are served in order: for waiting acquires X and Y of one lock
+// by different clients that both succeeded, if X was told it was queued
+// before Y was invoked (and before X's ok), X's token is smaller. Only X's
+// queued events since its position last went up (or was not said) count: a
+// rise means X lost its place and queued again. Pairs whose span (X's
+// invoke to the later ok) comes within `grace` after a fault (of the
+// nemesis or a client-pause) are left out: faults may legitimately cost a
+// waiter its place (an unclaimed reservation lapses after 2 s). Y invoked
+// after X's ok is check (2)'s case. Also left out: a Y never queued whose
+// previous acquire of the lock failed less than 2 leases before: its owner
+// may have been granted the lock unawares then (a grant racing the end of
+// the wait) and now got that grant's token back.
+CheckResult check_fifo(const std::vector<Event>& history,
+                       std::chrono::nanoseconds lease = std::chrono::milliseconds(2000),
+                       std::chrono::nanoseconds grace = std::chrono::milliseconds(2500));
 
 // (6) After the last fault healed, each of `locks` was acquired (by anyone)
 // within `bound`.

@@ -28,6 +28,8 @@ const char* to_string(EventType type) {
     return "cs-exit";
   case EventType::lease_lost:
     return "lease-lost";
+  case EventType::queued:
+    return "queued";
   case EventType::info:
     return "info";
   }
@@ -92,6 +94,8 @@ std::string Event::to_json() const {
     s << ",\"trusted_until\":" << trusted_until_ns;
   if (op == Op::status && type == EventType::ok)
     s << ",\"fence\":" << fence << ",\"holder_token\":" << holder_token;
+  if (type == EventType::queued)
+    s << ",\"position\":" << position;
   if (!fault.empty())
     s << ",\"fault\":\"" << json_escape(fault) << "\"";
   if (!detail.empty())

@@ -21,6 +21,7 @@ enum class EventType {
   cs_enter,    // a client entered its critical section under a lease
   cs_exit,     // ...and left it
   lease_lost,  // a client stopped trusting its lease (deadline passed or refresh failed)
+  queued,      // a waiting acquire was told it is queued (op_id = the acquire's, position)
   info,        // anything else worth reading (node could not rejoin, ...)
 };
 
@@ -41,6 +42,7 @@ struct Event {
   int64_t trusted_until_ns = 0; // acquire/refresh ok: lease end by the client's clock
   uint64_t fence = 0;           // status ok: the highest token issued
   uint64_t holder_token = 0;    // status ok: the holder's token (0: free)
+  uint64_t position = 0;        // queued: the place in the wait queue (1 = next; 0: not said)
   std::string fault;            // fault events: the kind; others: empty
   std::string detail;
 

@@ -46,15 +46,15 @@ const char* const usage =
     "                        [--ttl DUR] [--skew-rate R] [--hot-locks N] [--cold-locks N]\n"
     "                        [--client-processes N]\n"
     "  --duration    how long the clients run (default 60s); faults stop a tail before the end\n"
-    "  --faults      fault kinds the nemesis may pick (default: all); the last three are\n"
-    "                composite sequences aimed at wiped-votes-at-once, skip-promise-fsync\n"
-    "                and proposer-clock-expiry (docs/testing.md); client-pause SIGSTOPs a\n"
+    "  --faults      fault kinds the nemesis may pick (default: all, or none); the last four\n"
+    "                are composite sequences aimed at wiped-votes-at-once, skip-promise-fsync,\n"
+    "                proposer-clock-expiry and lease-from-reply (docs/testing.md); client-pause SIGSTOPs a\n"
     "                client process holding a lock, client-skew restarts one with its\n"
     "                lease clock at rate R or 2 - R (--skew-rate)\n"
     "  --mutation    break the implementation on purpose: skip-promise-fsync,\n"
-    "                wiped-votes-at-once, proposer-clock-expiry (passed to every node as\n"
-    "                --test-mutation NAME), lease-from-reply, slow-client-clock (client\n"
-    "                side; the latter runs client processes' clocks at rate 0.5),\n"
+    "                wiped-votes-at-once, proposer-clock-expiry, lifo-queue (passed to\n"
+    "                every node as --test-mutation NAME), lease-from-reply, slow-client-clock\n"
+    "                (client side; the latter runs client processes' clocks at rate 0.5),\n"
     "                wipe-with-bootstrap (harness side: a wiped node restarts with --bootstrap)\n"
     "  --keep-history  write the history (and report.json) into DIR and keep them\n"
     "  --ttl         the clients' lease length (default 2s)\n"
@@ -64,7 +64,7 @@ const char* const usage =
     "                if client-pause or client-skew may run, else 0)\n";
 
 const std::set<std::string> node_mutations{"skip-promise-fsync", "wiped-votes-at-once",
-                                           "proposer-clock-expiry"};
+                                           "proposer-clock-expiry", "lifo-queue"};
 const std::set<std::string> client_mutations{"lease-from-reply", "slow-client-clock"};
 // Mutations of the harness itself, against unchanged nodes.
 const std::set<std::string> harness_mutations{"wipe-with-bootstrap"};
@@ -359,9 +359,11 @@ int main(int argc, char** argv) {
     workload.probe(workload.hot_locks(), liveness_bound);
 
     auto events = history.snapshot();
-    std::vector<CheckResult> checks{check_mutual_exclusion(events), check_tokens(events),
+    std::vector<CheckResult> checks{check_mutual_exclusion(events),
+                                    check_tokens(events),
                                     check_fenced_register(events, store.log(), store.state()),
                                     check_no_lost_updates(events),
+                                    check_fifo(events, o.ttl),
                                     check_liveness(events, workload.hot_locks(), liveness_bound)};
     RunInfo info;
     info.seed = o.seed;

@@ -173,7 +173,10 @@ std::string Report::text() const {
   s << "\ncheckers:\n";
   for (auto& c : checks) {
     s << "  " << std::left << std::setw(18) << c.name << " " << c.violations.size()
-      << " violations (" << c.note << ")\n";
+      << " violations";
+    if (c.checked)
+      s << " in " << *c.checked << " checked";
+    s << " (" << c.note << ")\n";
     size_t shown = 0;
     for (auto& v : c.violations) {
       if (++shown > 10) {
@@ -242,8 +245,10 @@ std::string Report::json() const {
   s << "},\"checkers\":{";
   for (size_t k = 0; k < checks.size(); ++k) {
     auto& c = checks[k];
-    s << (k ? "," : "") << "\"" << c.name << "\":{\"violations\":" << c.violations.size()
-      << ",\"note\":\"" << json_escape(c.note) << "\",\"first\":[";
+    s << (k ? "," : "") << "\"" << c.name << "\":{\"violations\":" << c.violations.size();
+    if (c.checked)
+      s << ",\"checked\":" << *c.checked;
+    s << ",\"note\":\"" << json_escape(c.note) << "\",\"first\":[";
     for (size_t m = 0; m < std::min<size_t>(c.violations.size(), 20); ++m)
       s << (m ? "," : "") << "\"" << json_escape(c.violations[m]) << "\"";
     s << "]}";

@@ -10,7 +10,7 @@
 #               fail the suite until caught
 # BIN_DIR holds godistlock-chaos and godistlock-node (default:
 # build/bin of this checkout). One run at a time, each bounded
-# by `timeout`: about 4 minutes by default (more if a mutation needs its
+# by `timeout`: about 5 minutes by default (more if a mutation needs its
 # second seed), 5 minutes more with --controls.
 set -u
 
@@ -36,13 +36,16 @@ if [[ ! -x $chaos ]]; then
 fi
 out=$(mktemp -d "${TMPDIR:-/tmp}/gdl-mutation-suite-XXXXXX")
 
-# mutation | faults | seed | duration. The seeds were seen to catch each
-# mutation; a composite fault that runs at all should catch it on any seed.
+# mutation | faults | seed | duration [| more options]. The seeds were seen
+# to catch each mutation; a composite fault that runs at all should catch it
+# on any seed. lifo-queue needs no fault, only waiters queueing on one lock
+# and told so often (a short lease: a short park window).
 runs=(
   "wiped-votes-at-once|amnesia|1|30s"
   "proposer-clock-expiry|stale-acceptor|2|30s"
   "lease-from-reply|slow-reply|1|30s"
   "slow-client-clock|client-pause,client-skew|1|40s"
+  "lifo-queue|none|1|60s|--clients 5 --hot-locks 1 --ttl 1s"
   "skip-promise-fsync|crash-after-promise|1|40s"
 )
 # Mutations not caught yet (docs/testing.md, "Mutations"): none today.
@@ -56,14 +59,17 @@ controls_runs=(
 )
 
 failed=0
-# Runs one entry; returns 0 if it came out as it must (a mutation caught,
-# correct code passing). `final` 0: a miss is only reported, not counted.
+# Runs one entry (`more`: further options); returns 0 if it came out as it
+# must (a mutation caught, correct code passing). `final` 0: a missed
+# mutation is only reported, not counted.
 one() {
-  local mutation=$1 faults=$2 seed=$3 duration=$4 final=${5:-1}
+  local mutation=$1 faults=$2 seed=$3 duration=$4 more=${5:-} final=${6:-1}
   local name=${mutation:-none}-$faults-seed$seed
   local args=(--duration "$duration" --seed "$seed" --faults "$faults"
     --keep-history "$out/$name")
   [[ -n $mutation ]] && args+=(--mutation "$mutation")
+  # shellcheck disable=SC2206 # more: options split on spaces on purpose
+  [[ -n $more ]] && args+=($more)
   # The run itself is bounded by --duration; the margin covers start-up,
   # the liveness probe and the last fault's heal.
   timeout 150 "$chaos" "${args[@]}" >"$out/$name.out" 2>&1
@@ -98,19 +104,19 @@ one() {
 # out). A mutation missed on its seed gets one more seed; missed twice, it
 # fails the suite.
 for r in "${runs[@]}"; do
-  IFS='|' read -r m f s d <<<"$r"
-  one "$m" "$f" "$s" "$d" 0 || one "$m" "$f" "$((s + 100))" "$d"
+  IFS='|' read -r m f s d x <<<"$r"
+  one "$m" "$f" "$s" "$d" "$x" 0 || one "$m" "$f" "$((s + 100))" "$d" "$x"
 done
 if [[ $gaps == 1 ]]; then
   for r in "${gap_runs[@]+"${gap_runs[@]}"}"; do
-    IFS='|' read -r m f s d <<<"$r"
-    one "$m" "$f" "$s" "$d"
+    IFS='|' read -r m f s d x <<<"$r"
+    one "$m" "$f" "$s" "$d" "$x"
   done
 fi
 if [[ $controls == 1 ]]; then
   for r in "${controls_runs[@]}"; do
-    IFS='|' read -r m f s d <<<"$r"
-    one "$m" "$f" "$s" "$d"
+    IFS='|' read -r m f s d x <<<"$r"
+    one "$m" "$f" "$s" "$d" "$x"
   done
 fi
 echo "histories and outputs: $out"

@@ -96,6 +96,17 @@ public:
       client::AcquireOptions how;
       how.ttl = ttl;
       how.wait = *wait;
+      how.on_queued = [&](uint64_t position) {
+        Event e;
+        e.type = EventType::queued;
+        e.process = name_;
+        e.op = op;
+        e.op_id = id;
+        e.lock = lock;
+        e.server = client_.last_server();
+        e.position = position;
+        history_.record(e);
+      };
       r = client_.acquire(lock, how);
     } else {
       r = client_.try_acquire(lock, ttl);

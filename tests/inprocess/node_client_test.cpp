@@ -97,6 +97,27 @@ BOOST_AUTO_TEST_CASE(waiters_are_served_in_fifo_order_on_release) {
   BOOST_CHECK_GT(g2.lease.token, g1.lease.token);
 }
 
+BOOST_AUTO_TEST_CASE(on_queued_reports_the_place_while_waiting) {
+  NodeFixture f;
+  auto holder = f.make_client();
+  auto a = holder->try_acquire("line", 10s);
+  BOOST_REQUIRE(a.ok());
+  auto w = f.make_client();
+  std::atomic<uint64_t> calls{0}, last{0};
+  auto how = opts(400ms, 5s); // park window 100 ms: a QUEUED reply every 100 ms
+  how.on_queued = [&](uint64_t position) {
+    last = position;
+    ++calls;
+  };
+  auto waiting = std::async(std::launch::async, [&] { return w->acquire("line", how); });
+  BOOST_CHECK(eventually([&] { return calls.load() >= 2; }, 3000ms));
+  BOOST_CHECK_EQUAL(last.load(), 1u);
+  BOOST_REQUIRE(holder->release("line", a.lease.token).ok());
+  auto g = waiting.get();
+  BOOST_REQUIRE_MESSAGE(g.ok(), g.message);
+  BOOST_CHECK_GT(g.lease.token, a.lease.token);
+}
+
 BOOST_AUTO_TEST_CASE(wait_timeout_leaves_the_queue) {
   NodeFixture f;
   auto holder = f.make_client();

@@ -220,6 +220,24 @@ BOOST_AUTO_TEST_CASE(queue_positions_count_the_reservation) {
   BOOST_TEST(r.position == 3u);
 }
 
+BOOST_AUTO_TEST_CASE(lifo_mutation_puts_a_new_waiter_first) {
+  // Test mutation lifo-queue: the chaos harness's fifo checker must see it.
+  auto s = held_by("a");
+  auto lifo = [](const std::string& owner) {
+    auto args = acq(owner, true);
+    args.test_lifo = true;
+    return args;
+  };
+  BOOST_TEST(acquire(s, unknown, lifo("b")).position == 1u);
+  auto r = acquire(s, unknown, lifo("c"));
+  BOOST_TEST(r.outcome == Outcome::queued);
+  BOOST_TEST(r.position == 1u);
+  BOOST_TEST(queue_owners(s) == (Names{"c", "b"}));
+  BOOST_TEST(acquire(s, unknown, lifo("b")).position == 2u); // asking again keeps the place
+  BOOST_TEST(release(s, unknown, 1).outcome == Outcome::released);
+  BOOST_TEST(s.reserved->owner == "c"); // the second waiter goes ahead of the first
+}
+
 BOOST_AUTO_TEST_CASE(queue_is_capped) {
   auto s = held_by("holder");
   for (size_t i = 0; i < max_queue_length; ++i) {

@@ -14,7 +14,7 @@ namespace {
 
 // The first violation, for failure messages (Boost evaluates them always).
 std::string first_violation(const CheckResult& r) {
-  return r.violations.empty() ? std::string() : first_violation(r);
+  return r.violations.empty() ? std::string() : r.violations.front();
 }
 
 } // namespace
@@ -224,6 +224,149 @@ BOOST_AUTO_TEST_CASE(a_status_overlapping_the_grant_may_show_the_old_fence) {
 
 BOOST_AUTO_TEST_SUITE_END()
 
+BOOST_AUTO_TEST_SUITE(fifo)
+
+namespace {
+
+// c1 holds L (token 1) until 1200; c2 queues behind it (told at 520), then
+// c3 (invoked at 600, told at 1100). Tokens for c2 and c3 as given; the
+// history starts at `base` ms.
+HistoryBuilder two_waiters(uint64_t c2_token, uint64_t c3_token, int64_t base = 0) {
+  HistoryBuilder h;
+  h.grant("c1", 1, "L", 1, base, base + 10, base + 2000);
+  h.add(base + 20, EventType::invoke, "c2", Op::acquire, 1, "L");
+  h.queued("c2", 1, "L", base + 520, 1);
+  h.add(base + 600, EventType::invoke, "c3", Op::acquire, 1, "L");
+  h.queued("c3", 1, "L", base + 1100, 2);
+  h.release("c1", 2, "L", 1, base + 1200, base + 1205);
+  h.add(base + 1210, EventType::ok, "c2", Op::acquire, 1, "L", c2_token);
+  h.add(base + 1700, EventType::ok, "c3", Op::acquire, 1, "L", c3_token);
+  return h;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(waiters_served_in_order_pass) {
+  auto h = two_waiters(2, 3);
+  auto r = check_fifo(h.events);
+  BOOST_TEST(r.ok(), first_violation(r));
+  BOOST_TEST(r.checked.value_or(0) == 1u); // (c2, c3); c3 was queued after c2 was invoked
+}
+
+BOOST_AUTO_TEST_CASE(a_later_waiter_served_first_is_reported) {
+  auto h = two_waiters(3, 2);
+  auto r = check_fifo(h.events);
+  BOOST_TEST(r.violations.size() == 1u);
+  BOOST_TEST(r.checked.value_or(0) == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(only_queued_reports_before_the_invoke_count) {
+  // c2 was told it is queued only after c3 was invoked: no order between them.
+  HistoryBuilder h;
+  h.add(0, EventType::invoke, "c2", Op::acquire, 1, "L");
+  h.add(10, EventType::invoke, "c3", Op::acquire, 1, "L");
+  h.queued("c2", 1, "L", 500, 2);
+  h.add(600, EventType::ok, "c3", Op::acquire, 1, "L", 2);
+  h.add(900, EventType::ok, "c2", Op::acquire, 1, "L", 3);
+  auto r = check_fifo(h.events);
+  BOOST_TEST(r.ok());
+  BOOST_TEST(r.checked.value_or(1) == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(pairs_near_a_fault_are_left_out) {
+  auto inside = two_waiters(3, 2, 3000);
+  inside.fault(3800, 3900, "kill");
+  auto r = check_fifo(inside.events);
+  BOOST_TEST(r.ok(), first_violation(r));
+  BOOST_TEST(r.checked.value_or(1) == 0u);
+
+  // Healed 2.4 s before c2's invoke: within the grace, left out; 2.6 s
+  // before: checked.
+  auto grace = two_waiters(3, 2, 3000);
+  grace.fault(500, 620, "partition");
+  BOOST_TEST(check_fifo(grace.events).ok());
+  auto after = two_waiters(3, 2, 3000);
+  after.fault(300, 420, "partition");
+  BOOST_TEST(check_fifo(after.events).violations.size() == 1u);
+
+  // A client's own pause counts as a fault too.
+  auto paused = two_waiters(3, 2, 3000);
+  paused.add(3100, EventType::fault_start, "c9", Op::none, 0, "L").fault = "client-pause";
+  paused.add(3300, EventType::fault_stop, "c9", Op::none, 0, "L").fault = "client-pause";
+  BOOST_TEST(check_fifo(paused.events).ok());
+}
+
+BOOST_AUTO_TEST_CASE(a_waiter_that_queued_again_counts_from_then) {
+  // c2 was told position 1, then 3: it lost its place (e.g. gave back a
+  // grant that came too late) and queued again behind c3.
+  HistoryBuilder h;
+  h.add(0, EventType::invoke, "c2", Op::acquire, 1, "L");
+  h.queued("c2", 1, "L", 500, 1);
+  h.add(600, EventType::invoke, "c3", Op::acquire, 1, "L");
+  h.queued("c2", 1, "L", 1000, 1);
+  h.queued("c2", 1, "L", 1500, 3);
+  h.add(1600, EventType::invoke, "c4", Op::acquire, 1, "L");
+  h.add(1700, EventType::ok, "c3", Op::acquire, 1, "L", 2);
+  h.queued("c2", 1, "L", 2000, 1);
+  h.add(2100, EventType::ok, "c2", Op::acquire, 1, "L", 3);
+  h.add(2500, EventType::ok, "c4", Op::acquire, 1, "L", 4);
+  auto r = check_fifo(h.events);
+  BOOST_TEST(r.ok(), first_violation(r));
+  BOOST_TEST(r.checked.value_or(0) == 1u); // (c2, c4) only
+
+  // The same, but c4 overtook c2 after it queued again: reported.
+  for (auto& e : h.events)
+    if (e.process == "c4" && e.type == EventType::ok)
+      e.token = 1;
+  BOOST_TEST(check_fifo(h.events).violations.size() == 1u);
+
+  // A report without a position ("not said") also ends what counted before.
+  HistoryBuilder z;
+  z.add(0, EventType::invoke, "c2", Op::acquire, 1, "L");
+  z.queued("c2", 1, "L", 500, 1);
+  z.add(600, EventType::invoke, "c3", Op::acquire, 1, "L");
+  z.queued("c2", 1, "L", 1000, 0);
+  z.queued("c2", 1, "L", 1500, 1);
+  z.add(1700, EventType::ok, "c3", Op::acquire, 1, "L", 2);
+  z.add(2100, EventType::ok, "c2", Op::acquire, 1, "L", 3);
+  BOOST_TEST(check_fifo(z.events).ok());
+}
+
+BOOST_AUTO_TEST_CASE(a_grant_the_owner_did_not_see_is_left_out) {
+  // c3's wait ended "not acquired" while its claim of the lock was being
+  // decided: it held token 2 unawares, and its next acquire got it back at
+  // once, after c2 had queued behind it. Correct; not a FIFO violation.
+  HistoryBuilder h;
+  h.add(0, EventType::invoke, "c3", Op::acquire, 1, "L");
+  h.add(400, EventType::fail, "c3", Op::acquire, 1, "L");
+  h.add(410, EventType::invoke, "c2", Op::acquire, 1, "L");
+  h.queued("c2", 1, "L", 910, 1);
+  h.add(1000, EventType::invoke, "c3", Op::acquire, 2, "L");
+  h.add(1010, EventType::ok, "c3", Op::acquire, 2, "L", 2);
+  h.add(1500, EventType::ok, "c2", Op::acquire, 1, "L", 3);
+  auto r = check_fifo(h.events, 2s);
+  BOOST_TEST(r.ok(), first_violation(r));
+  BOOST_TEST(r.checked.value_or(1) == 0u);
+  // Two leases after the failure the grant would have lapsed: reported.
+  BOOST_TEST(check_fifo(h.events, 250ms).violations.size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(try_locks_and_failed_waits_are_not_paired) {
+  HistoryBuilder h;
+  h.add(0, EventType::invoke, "c2", Op::acquire, 1, "L");
+  h.queued("c2", 1, "L", 500, 1);
+  h.add(600, EventType::invoke, "c3", Op::try_acquire, 1, "L");
+  h.add(610, EventType::ok, "c3", Op::try_acquire, 1, "L", 2);
+  h.add(700, EventType::invoke, "c4", Op::acquire, 1, "L");
+  h.add(800, EventType::ok, "c4", Op::acquire, 1, "L", 3);
+  h.add(900, EventType::fail, "c2", Op::acquire, 1, "L");
+  auto r = check_fifo(h.events);
+  BOOST_TEST(r.ok());
+  BOOST_TEST(r.checked.value_or(1) == 0u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
 BOOST_AUTO_TEST_SUITE(liveness)
 
 BOOST_AUTO_TEST_CASE(a_grant_soon_after_the_heal_passes) {
@@ -270,6 +413,22 @@ BOOST_AUTO_TEST_CASE(violations_fail_the_report) {
   BOOST_TEST(!r.ok());
   BOOST_TEST(r.faults.at("pause") == 1u);
   BOOST_TEST(r.json().find("\"pass\":false") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(the_report_shows_how_many_cases_were_checked) {
+  HistoryBuilder h;
+  h.add(0, EventType::invoke, "c2", Op::acquire, 1, "L");
+  h.queued("c2", 1, "L", 500, 1);
+  h.add(600, EventType::invoke, "c3", Op::acquire, 1, "L");
+  h.add(700, EventType::ok, "c2", Op::acquire, 1, "L", 1);
+  h.add(800, EventType::ok, "c3", Op::acquire, 1, "L", 2);
+  auto r = make_report(h.events, {check_fifo(h.events)}, RunInfo{});
+  BOOST_TEST(r.ok());
+  BOOST_TEST(r.text().find("fifo               0 violations in 1 checked") != std::string::npos,
+             r.text());
+  BOOST_TEST(r.json().find("\"fifo\":{\"violations\":0,\"checked\":1,") != std::string::npos);
+  BOOST_TEST(h.events[1].to_json().find("\"type\":\"queued\"") != std::string::npos);
+  BOOST_TEST(h.events[1].to_json().find("\"position\":1") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

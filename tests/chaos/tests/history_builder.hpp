@@ -50,6 +50,11 @@ struct HistoryBuilder {
     e.fence = fence;
     e.holder_token = holder_token;
   }
+  // A waiting acquire (op_id) told it is queued at `position`.
+  void queued(const std::string& process, uint64_t op_id, const std::string& lock, int64_t at,
+              uint64_t position) {
+    add(at, EventType::queued, process, Op::acquire, op_id, lock).position = position;
+  }
   void fault(int64_t from, int64_t to, const std::string& kind) {
     add(from, EventType::fault_start, "nemesis", Op::none, 0, "").fault = kind;
     add(to, EventType::fault_stop, "nemesis", Op::none, 0, "").fault = kind;
