@@ -436,6 +436,8 @@ void deliver_grant(self_ptr self, const Applied& applied, promise_t rp, uint64_t
 
 // Grants the lock to the head waiter if it is offered to it and its acquire
 // is parked here (otherwise its next attempt claims it).
+void end_park_window(self_ptr self, std::deque<ParkedAcquire>::iterator it);
+
 void serve_reservation(self_ptr self) {
   auto& st = self->state;
   auto& v = value(self);
@@ -461,6 +463,8 @@ void serve_reservation(self_ptr self) {
           return; // answered meanwhile (window ended, requester gone, drain)
         if (!applied.decided || applied.result.outcome != core::Outcome::granted) {
           p->claiming = false; // stays parked; the next change may serve it
+          if (p->window_over)
+            end_park_window(self, p);
           return;
         }
         auto parked = std::move(*p);
@@ -675,6 +679,19 @@ void handle_park_end(self_ptr self, uint64_t id) {
                          [id](const ParkedAcquire& p) { return p.id == id; });
   if (it == st.parked.end())
     return; // already served
+  if (it->claiming) {
+    // Its claim may be granting it the lock right now: answering "queued"
+    // or "not acquired" would leave it holding a lock it does not know of.
+    it->window_over = true;
+    return;
+  }
+  end_park_window(self, it);
+}
+
+// Answers a parked waiter whose window is over: "still queued", or at the
+// end of its wait, "not acquired" once it has left the queue.
+void end_park_window(self_ptr self, std::deque<ParkedAcquire>::iterator it) {
+  auto& st = self->state;
   auto parked = std::move(*it);
   st.parked.erase(it);
   auto rp = parked.promise;

@@ -24,6 +24,9 @@ struct ParkedAcquire {
   caf::actor_addr requester; // monitored: a dead requester is never granted
   bool final_window = false; // its wait ends with this window
   bool claiming = false;     // an acquire round for it is under way
+  // Its window ended while it was claiming: the claim's outcome decides
+  // what it hears (a grant, or what the window's end would have said).
+  bool window_over = false;
 };
 
 // What a decided round (or one that could not be decided) hands back.
