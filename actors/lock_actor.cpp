@@ -265,7 +265,8 @@ void run_round(self_ptr self) {
     auto req = peer_request(self);
     messages::to_proto(ballot, *req.mutable_prepare()->mutable_ballot());
     broadcast(self, id, std::move(req));
-    self->delayed_send(self, st.ctx->round_timeout, atoms::round_timeout::value, id);
+    self->delayed_send(self, st.ctx->round_timeout + st.ctx->test_hold_accepts,
+                       atoms::round_timeout::value, id);
     return;
   }
   if (st.cached && try_one_round_trip(self))
@@ -434,10 +435,10 @@ void deliver_grant(self_ptr self, const Applied& applied, promise_t rp, uint64_t
       self, [rp, res, request_id]() mutable { rp.deliver(grant_response(res, request_id)); });
 }
 
-// Grants the lock to the head waiter if it is offered to it and its acquire
-// is parked here (otherwise its next attempt claims it).
 void end_park_window(self_ptr self, std::deque<ParkedAcquire>::iterator it);
 
+// Grants the lock to the head waiter if it is offered to it and its acquire
+// is parked here (otherwise its next attempt claims it).
 void serve_reservation(self_ptr self) {
   auto& st = self->state;
   auto& v = value(self);

@@ -61,6 +61,8 @@ std::map<std::string, std::vector<Grant>> grants_by_lock(const std::vector<Event
   return out;
 }
 
+} // namespace
+
 // Every fault as [start, stop]: a fault-start paired with the next
 // fault-stop of the same kind by the same process (the nemesis, or a client
 // that paused itself); one never stopped lasts to the end. Time ordered.
@@ -81,8 +83,6 @@ std::vector<std::pair<int64_t, int64_t>> fault_spans(const std::vector<Event>& e
   }
   return out;
 }
-
-} // namespace
 
 std::string register_value(const std::string& process, uint64_t op_id) {
   return process + "#" + std::to_string(op_id);
@@ -349,7 +349,11 @@ CheckResult check_fifo(const std::vector<Event>& history, std::chrono::nanosecon
   // Per (process, lock): when its latest acquire that did not succeed ended.
   std::map<std::pair<std::string, std::string>, int64_t> failed_at;
   for (auto& e : events) {
-    if (is_acquire(e.op) && (e.type == EventType::fail || e.type == EventType::unknown))
+    // After an acquire that failed, or a release whose outcome is unknown,
+    // the owner may hold the lock unawares: its next acquire can get that
+    // grant back without queueing.
+    if ((is_acquire(e.op) && (e.type == EventType::fail || e.type == EventType::unknown)) ||
+        (e.op == Op::release && e.type == EventType::unknown))
       failed_at[{e.process, e.lock}] = e.time_ns;
     if (e.type != EventType::ok || !is_acquire(e.op))
       continue;

@@ -81,4 +81,10 @@ CheckResult check_liveness(const std::vector<Event>& history, const std::vector<
 // The value a client writes to the register for its write operation.
 std::string register_value(const std::string& process, uint64_t op_id);
 
+// Every fault as [start, stop]: a fault-start paired with the next
+// fault-stop of the same kind by the same process (faults of one kind by
+// one process never overlap); one never stopped lasts to the end. In the
+// order of their starts.
+std::vector<std::pair<int64_t, int64_t>> fault_spans(const std::vector<Event>& events);
+
 } // namespace gdl_chaos

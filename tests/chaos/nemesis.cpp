@@ -247,9 +247,10 @@ bool Nemesis::skew_client() {
     return false;
   auto i = rng_() % workers->size();
   double rate = rng_() % 2 ? options_.skew_rate : 2.0 - options_.skew_rate;
-  auto length = fit(uniform(3000ms, 6000ms));
+  auto wanted = uniform(3000ms, 6000ms);
   auto old_name = workers->name(i);
   auto name = workers->restart(i, rate);
+  auto length = fit(wanted); // stopping the old worker may have taken a while
   start_fault("client-skew",
               old_name + " stopped; " +
                   (name.empty() ? std::string("its successor did not start")
@@ -726,7 +727,7 @@ void Nemesis::run(int64_t stop_faults_at) {
                  : kind == "crash-after-promise" ? milliseconds(22'000)
                  : kind == "stale-acceptor"      ? lease * 5 + 1000ms
                  : kind == "slow-reply"          ? lease * 4 + 1000ms
-                 : kind == "client-skew"         ? milliseconds(10'000) // 2 restarts, 3-6 s
+                 : kind == "client-skew"         ? milliseconds(17'000) // 2 stops of <= 5 s, 3-6 s
                                                  : milliseconds(0);
     if (now_ns() + duration_cast<nanoseconds>(whole).count() >= stop_faults_at) {
       sleep_for(100ms);

@@ -1,5 +1,7 @@
 #include "report.hpp"
 
+#include "checkers.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <iomanip>
@@ -65,21 +67,12 @@ Report make_report(const std::vector<Event>& history, std::vector<CheckResult> c
       ++r.faults[e.fault];
   }
 
-  // Fault windows: each start paired with the next stop of the same kind by
-  // the same process.
-  std::vector<std::pair<int64_t, int64_t>> spans;
-  for (size_t k = 0; k < events.size(); ++k) {
-    auto& s = events[k];
+  auto spans = fault_spans(events);
+  size_t span = 0;
+  for (auto& s : events) {
     if (s.type != EventType::fault_start)
       continue;
-    int64_t stop = events.back().time_ns;
-    for (size_t m = k + 1; m < events.size(); ++m)
-      if (events[m].type == EventType::fault_stop && events[m].fault == s.fault &&
-          events[m].process == s.process) {
-        stop = events[m].time_ns;
-        break;
-      }
-    spans.emplace_back(s.time_ns, stop);
+    int64_t stop = spans[span++].second;
     FaultWindow w;
     w.kind = s.fault;
     w.detail = s.detail;
