@@ -244,6 +244,16 @@ private:
     client::AcquireOptions how;
     how.ttl = o_.ttl;
     how.wait = wait;
+    how.on_queued = [&](uint64_t position) {
+      Event e;
+      e.type = EventType::queued;
+      e.op = Op::acquire;
+      e.op_id = id;
+      e.lock = lock;
+      e.server = client_.last_server();
+      e.position = position;
+      emit(e);
+    };
     auto r = client_.acquire(lock, how);
     complete(Op::acquire, id, lock, outcome_of(r.status), r.ok() ? r.lease.token : 0,
              r.ok() ? std::string() : r.message, r.ok() ? real_time_of(r.lease.trusted_until) : 0);

@@ -138,7 +138,7 @@ std::optional<LineMessage> parse_line(const std::string& line) {
 std::optional<EventType> event_type_from_string(const std::string& text) {
   for (auto t : {EventType::invoke, EventType::ok, EventType::fail, EventType::unknown,
                  EventType::fault_start, EventType::fault_stop, EventType::cs_enter,
-                 EventType::cs_exit, EventType::lease_lost, EventType::info})
+                 EventType::cs_exit, EventType::lease_lost, EventType::queued, EventType::info})
     if (text == to_string(t))
       return t;
   return std::nullopt;
@@ -175,6 +175,8 @@ std::string encode_event(const Event& e) {
     f["fence"] = std::to_string(e.fence);
   if (e.holder_token)
     f["holder_token"] = std::to_string(e.holder_token);
+  if (e.position)
+    f["position"] = std::to_string(e.position);
   if (!e.fault.empty())
     f["fault"] = e.fault;
   if (!e.detail.empty())
@@ -207,7 +209,7 @@ std::optional<Event> decode_event(const LineMessage& m) {
   }
   if (!read_u64(m, "id", e.op_id) || !read_u64(m, "token", e.token) ||
       !read_i64(m, "trusted_until", e.trusted_until_ns) || !read_u64(m, "fence", e.fence) ||
-      !read_u64(m, "holder_token", e.holder_token))
+      !read_u64(m, "holder_token", e.holder_token) || !read_u64(m, "position", e.position))
     return std::nullopt;
   read_text(m, "lock", e.lock);
   read_text(m, "server", e.server);

@@ -18,7 +18,9 @@ TempDir::~TempDir() {
   std::filesystem::remove_all(path_, ec);
 }
 
-NodeFixture::NodeFixture(std::chrono::milliseconds idle_retire) {
+NodeFixture::NodeFixture(std::chrono::milliseconds idle_retire,
+                         std::chrono::milliseconds hold_accepts)
+    : hold_accepts(hold_accepts) {
   start(idle_retire);
 }
 
@@ -33,6 +35,7 @@ void NodeFixture::start(std::chrono::milliseconds idle_retire) {
   options.data_dir = dir.path() + "/data";
   options.fsync = true;
   options.idle_retire = idle_retire;
+  options.test_hold_accepts = hold_accepts;
   node = std::make_unique<actors::Node>(sys, options);
   port = node->port();
 }

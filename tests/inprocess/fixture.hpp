@@ -31,8 +31,11 @@ struct NodeFixture {
   caf::actor_system sys{cfg};
   std::unique_ptr<actors::Node> node;
   uint16_t port = 0;
+  std::chrono::milliseconds hold_accepts{0};
 
-  explicit NodeFixture(std::chrono::milliseconds idle_retire = std::chrono::milliseconds(3000));
+  // hold_accepts: --test-hold-accepts, a stall between every round's phases.
+  explicit NodeFixture(std::chrono::milliseconds idle_retire = std::chrono::milliseconds(3000),
+                       std::chrono::milliseconds hold_accepts = std::chrono::milliseconds(0));
   ~NodeFixture();
 
   // (Re)starts the node on the same data dir (and port, once known).

@@ -118,6 +118,45 @@ BOOST_AUTO_TEST_CASE(on_queued_reports_the_place_while_waiting) {
   BOOST_CHECK_GT(g.lease.token, a.lease.token);
 }
 
+// A waiter's last park window ends while the round that grants it the
+// lock is still being decided: it must hear the grant, not "not acquired"
+// while it holds the lock. Every changing round is held 600 ms between its
+// phases, so the windows and rounds overlap by a wide margin:
+//   t0      the waiter's acquire (wait 1 s = one final window) is sent;
+//   t0+0.6  its enqueue is decided and it is parked until t0+1.6;
+//   t0+0.7  the holder releases: decided at t0+1.3, the claim for the
+//           parked waiter then runs until t0+1.9, across the window's end.
+BOOST_AUTO_TEST_CASE(window_ending_during_the_claim_hears_the_grant) {
+  NodeFixture f(3000ms, 600ms);
+  auto holder = f.make_client(5000ms);
+  auto a = holder->try_acquire("claimed", 10s);
+  BOOST_REQUIRE_MESSAGE(a.ok(), a.message);
+  auto w = f.make_client(5000ms);
+  auto t0 = std::chrono::steady_clock::now();
+  auto waiting =
+      std::async(std::launch::async, [&] { return w->acquire("claimed", opts(4s, 1000ms)); });
+  std::this_thread::sleep_until(t0 + 700ms);
+  BOOST_REQUIRE(holder->release("claimed", a.lease.token).ok());
+  auto g = waiting.get();
+  auto s = holder->status("claimed");
+  BOOST_REQUIRE(s.ok());
+  BOOST_TEST_MESSAGE("waiter: " << g.message << ", holder token " << s.lock.token() << " after "
+                                << std::chrono::duration_cast<std::chrono::milliseconds>(
+                                       std::chrono::steady_clock::now() - t0)
+                                       .count()
+                                << " ms");
+  // Whatever the timing, the waiter's answer and the lock must agree.
+  if (s.lock.held()) {
+    BOOST_REQUIRE_MESSAGE(g.ok(), "the waiter holds token " << s.lock.token()
+                                                            << " but was told: " << g.message);
+    BOOST_CHECK_EQUAL(g.lease.token, s.lock.token());
+  } else {
+    BOOST_CHECK(!g.ok());
+  }
+  // And with these timings it is granted.
+  BOOST_CHECK_MESSAGE(g.ok(), g.message);
+}
+
 BOOST_AUTO_TEST_CASE(wait_timeout_leaves_the_queue) {
   NodeFixture f;
   auto holder = f.make_client();

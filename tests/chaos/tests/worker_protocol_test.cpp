@@ -66,7 +66,7 @@ BOOST_AUTO_TEST_CASE(every_event_field_round_trips) {
   // and every event type and op survive too.
   for (auto type : {EventType::invoke, EventType::fail, EventType::unknown, EventType::fault_start,
                     EventType::fault_stop, EventType::cs_enter, EventType::cs_exit,
-                    EventType::lease_lost, EventType::info}) {
+                    EventType::lease_lost, EventType::queued, EventType::info}) {
     Event f;
     f.time_ns = 5;
     f.type = type;
@@ -77,6 +77,19 @@ BOOST_AUTO_TEST_CASE(every_event_field_round_trips) {
     BOOST_REQUIRE(g);
     BOOST_TEST(g->to_json() == f.to_json());
   }
+  // A queued report keeps its place in the queue.
+  Event q;
+  q.time_ns = 7;
+  q.type = EventType::queued;
+  q.process = "w1-1";
+  q.op = Op::acquire;
+  q.op_id = 4;
+  q.lock = "hot-0";
+  q.position = 3;
+  auto r = decode_event(*parse_line(encode_event(q)));
+  BOOST_REQUIRE(r);
+  BOOST_TEST(r->position == 3u);
+  BOOST_TEST(r->to_json() == q.to_json());
   for (auto op : {Op::try_acquire, Op::release, Op::status, Op::write})
     BOOST_TEST((op_from_string(to_string(op)).value() == op));
 }
