@@ -2,6 +2,7 @@
 
 #include "checkers.hpp"
 #include "history.hpp"
+#include "recording_client.hpp"
 #include "worker_protocol.hpp"
 
 #include "client/client.hpp"
@@ -121,39 +122,34 @@ private:
   std::string buffer_;
 };
 
-EventType outcome_of(client::Status s) {
-  switch (s) {
-  case client::Status::ok:
-    return EventType::ok;
-  case client::Status::not_acquired:
-  case client::Status::not_holder:
-  case client::Status::invalid_argument:
-    return EventType::fail;
-  default:
-    return EventType::unknown;
-  }
-}
-
 class Worker {
 public:
   Worker(WorkerOptions options, Channel& channel)
-      : o_(std::move(options)), channel_(channel), client_(client_options(o_)), rng_(o_.seed) {}
+      : o_(std::move(options)), channel_(channel),
+        client_(
+            o_.name, client_options(o_),
+            [this](Event e) {
+              e.time_ns = now_ns(); // the real clock, as the harness's history
+              channel_.send(encode_event(e));
+            },
+            [this](client::LeaseClock::time_point t) { return real_time_of(t); }),
+        rng_(o_.seed) {}
 
   void run() {
     std::vector<std::string> hot;
     for (size_t i = 0; i < o_.hot_locks; ++i)
       hot.push_back("hot-" + std::to_string(i));
-    note(EventType::info, "", 0,
-         "client worker process " + std::to_string(::getpid()) + ", clock rate " +
-             std::to_string(o_.clock_rate));
+    client_.note(EventType::info, "", 0,
+                 "client worker process " + std::to_string(::getpid()) + ", clock rate " +
+                     std::to_string(o_.clock_rate));
     while (!stopping()) {
       auto lock = hot[rng_() % hot.size()];
-      auto lease = acquire(lock, uniform(1000, 3000));
+      auto lease = client_.acquire(lock, o_.ttl, uniform(1000, 3000));
       if (!lease) {
         std::this_thread::sleep_for(uniform(10, 150));
         continue;
       }
-      note(EventType::cs_enter, lock, lease->token, "");
+      client_.note(EventType::cs_enter, lock, lease->token, "");
       auto hold = std::uniform_int_distribution<int>(0, 99)(rng_) < 65
                       ? uniform(0, 300)
                       : uniform(300, o_.ttl.count() * 5 / 2);
@@ -198,100 +194,18 @@ private:
           nanoseconds(static_cast<int64_t>(static_cast<double>(left.count()) / o_.clock_rate)));
   }
 
-  void emit(Event e) {
-    e.time_ns = now_ns(); // the real clock, as the harness's history
-    e.process = o_.name;
-    channel_.send(encode_event(e));
-  }
-
-  uint64_t invoke(Op op, const std::string& lock, uint64_t token, std::string detail = {}) {
-    Event e;
-    e.type = EventType::invoke;
-    e.op = op;
-    e.op_id = ++next_op_;
-    e.lock = lock;
-    e.token = token;
-    e.detail = std::move(detail);
-    emit(e);
-    return e.op_id;
-  }
-
-  void complete(Op op, uint64_t id, const std::string& lock, EventType outcome, uint64_t token,
-                std::string detail = {}, int64_t trusted_until = 0) {
-    Event e;
-    e.type = outcome;
-    e.op = op;
-    e.op_id = id;
-    e.lock = lock;
-    e.token = token;
-    e.server = op == Op::write ? std::string() : client_.last_server();
-    e.trusted_until_ns = trusted_until;
-    e.detail = std::move(detail);
-    emit(e);
-  }
-
-  void note(EventType type, const std::string& lock, uint64_t token, std::string detail) {
-    Event e;
-    e.type = type;
-    e.lock = lock;
-    e.token = token;
-    e.detail = std::move(detail);
-    emit(e);
-  }
-
-  std::optional<client::Lease> acquire(const std::string& lock, milliseconds wait) {
-    auto id = invoke(Op::acquire, lock, 0, "wait " + std::to_string(wait.count()) + " ms");
-    client::AcquireOptions how;
-    how.ttl = o_.ttl;
-    how.wait = wait;
-    how.on_queued = [&](uint64_t position) {
-      Event e;
-      e.type = EventType::queued;
-      e.op = Op::acquire;
-      e.op_id = id;
-      e.lock = lock;
-      e.server = client_.last_server();
-      e.position = position;
-      emit(e);
-    };
-    auto r = client_.acquire(lock, how);
-    complete(Op::acquire, id, lock, outcome_of(r.status), r.ok() ? r.lease.token : 0,
-             r.ok() ? std::string() : r.message, r.ok() ? real_time_of(r.lease.trusted_until) : 0);
-    if (!r.ok())
-      return std::nullopt;
-    return r.lease;
-  }
-
-  std::optional<client::Lease> refresh(const client::Lease& lease) {
-    auto id = invoke(Op::refresh, lease.name, lease.token);
-    auto r = client_.refresh(lease, lease.ttl, lease.trusted_until);
-    complete(Op::refresh, id, lease.name, outcome_of(r.status), lease.token,
-             r.ok() ? std::string() : r.message, r.ok() ? real_time_of(r.lease.trusted_until) : 0);
-    if (!r.ok())
-      return std::nullopt;
-    auto extended = lease;
-    extended.trusted_until = std::max(lease.trusted_until, r.lease.trusted_until);
-    return extended;
-  }
-
-  void release(const std::string& lock, uint64_t token) {
-    auto id = invoke(Op::release, lock, token);
-    auto r = client_.release(lock, token);
-    complete(Op::release, id, lock, outcome_of(r.status), token, r.ok() ? "" : r.message);
-  }
-
   // A write at the harness's fenced register, with the lease's token. The
   // harness logs its invoke and outcome when the write reaches the register
   // (it takes effect there, even if this process was stopped since).
   void write(const client::Lease& lease) {
     // Only for the reader of the history: the write goes out regardless.
     bool stale = !lease.still_trusted();
-    auto id = ++next_op_;
+    auto id = client_.next_op_id();
     channel_.send(encode_write_request({id, lease.name, lease.token, register_value(o_.name, id),
                                         stale ? "stale: the lease ran out while preparing" : ""}));
     if (!channel_.await_write(id, 5s))
-      note(EventType::info, lease.name, lease.token,
-           "no answer from the harness to write " + std::to_string(id));
+      client_.note(EventType::info, lease.name, lease.token,
+                   "no answer from the harness to write " + std::to_string(id));
   }
 
   // As hold_lock() in workload.cpp, but each write is prepared after the
@@ -305,16 +219,16 @@ private:
     for (;;) {
       auto now = client::LeaseClock::now();
       if (!lease.still_trusted()) {
-        note(EventType::lease_lost, lock, lease.token, "the trusted time ran out");
+        client_.note(EventType::lease_lost, lock, lease.token, "the trusted time ran out");
         break;
       }
       if (stopping() || (!first && now >= hold_until))
         break;
       first = false;
       if (now >= refresh_at) {
-        auto extended = refresh(lease);
+        auto extended = client_.refresh(lease);
         if (!extended) {
-          note(EventType::lease_lost, lock, lease.token, "a refresh failed");
+          client_.note(EventType::lease_lost, lock, lease.token, "a refresh failed");
           break;
         }
         lease = *extended;
@@ -328,15 +242,14 @@ private:
       auto nap = client::LeaseClock::now() + uniform(20, 150);
       sleep_until(std::min({nap, hold_until, refresh_at, lease.trusted_until}));
     }
-    note(EventType::cs_exit, lock, lease.token, "");
-    release(lock, lease.token);
+    client_.note(EventType::cs_exit, lock, lease.token, "");
+    client_.release(lock, lease.token);
   }
 
   WorkerOptions o_;
   Channel& channel_;
-  client::Client client_;
+  RecordingClient client_;
   std::mt19937_64 rng_;
-  uint64_t next_op_ = 0;
 };
 
 std::string parse(int argc, char** argv, WorkerOptions& o) {

@@ -1,6 +1,7 @@
 #include "workload.hpp"
 
 #include "checkers.hpp"
+#include "recording_client.hpp"
 
 #include "client/client.hpp"
 
@@ -14,161 +15,24 @@ namespace client = godistlock::client;
 using namespace std::chrono;
 using namespace std::chrono_literals;
 
-namespace {
-
-EventType outcome_of(client::Status s) {
-  switch (s) {
-  case client::Status::ok:
-    return EventType::ok;
-  case client::Status::not_acquired:
-  case client::Status::not_holder:
-  case client::Status::invalid_argument:
-    return EventType::fail;
-  default:
-    return EventType::unknown; // unavailable or internal: it may have happened
-  }
-}
-
-int64_t ns_of(client::LeaseClock::time_point t) {
-  return t.time_since_epoch().count();
-}
-
-} // namespace
-
 namespace detail {
 
 // One client thread's view: its Client, its name in the history, its ops.
-class Actor {
+// Lease deadlines need no conversion: this process's lease clock is real.
+class Actor : public RecordingClient {
 public:
   Actor(std::string name, client::ClientOptions options, History& history)
-      : name_(std::move(name)), client_(std::move(options)), history_(history) {}
-
-  client::Client& client() { return client_; }
-  const std::string& name() const { return name_; }
-
-  uint64_t invoke(Op op, const std::string& lock, uint64_t token = 0, std::string detail = {}) {
-    Event e;
-    e.type = EventType::invoke;
-    e.process = name_;
-    e.op = op;
-    e.op_id = ++next_op_;
-    e.lock = lock;
-    e.token = token;
-    e.detail = std::move(detail);
-    history_.record(e);
-    return e.op_id;
-  }
-
-  void complete(Op op, uint64_t id, const std::string& lock, EventType outcome, uint64_t token,
-                std::string detail = {}, int64_t trusted_until = 0) {
-    Event e;
-    e.type = outcome;
-    e.process = name_;
-    e.op = op;
-    e.op_id = id;
-    e.lock = lock;
-    e.token = token;
-    e.server = op == Op::write ? std::string() : client_.last_server();
-    e.trusted_until_ns = trusted_until;
-    e.detail = std::move(detail);
-    history_.record(e);
-  }
-
-  void note(EventType type, const std::string& lock, uint64_t token, std::string detail,
-            std::string fault = {}) {
-    Event e;
-    e.type = type;
-    e.process = name_;
-    e.lock = lock;
-    e.token = token;
-    e.fault = std::move(fault);
-    e.detail = std::move(detail);
-    history_.record(e);
-  }
-
-  // Acquire (wait nullopt: try-lock) and log it.
-  std::optional<client::Lease> acquire(const std::string& lock, milliseconds ttl,
-                                       std::optional<milliseconds> wait) {
-    Op op = wait ? Op::acquire : Op::try_acquire;
-    auto id = invoke(op, lock, 0, wait ? "wait " + std::to_string(wait->count()) + " ms" : "");
-    client::AcquireReply r;
-    if (wait) {
-      client::AcquireOptions how;
-      how.ttl = ttl;
-      how.wait = *wait;
-      how.on_queued = [&](uint64_t position) {
-        Event e;
-        e.type = EventType::queued;
-        e.process = name_;
-        e.op = op;
-        e.op_id = id;
-        e.lock = lock;
-        e.server = client_.last_server();
-        e.position = position;
-        history_.record(e);
-      };
-      r = client_.acquire(lock, how);
-    } else {
-      r = client_.try_acquire(lock, ttl);
-    }
-    complete(op, id, lock, outcome_of(r.status), r.ok() ? r.lease.token : 0,
-             r.ok() ? std::string() : r.message, r.ok() ? ns_of(r.lease.trusted_until) : 0);
-    if (!r.ok())
-      return std::nullopt;
-    return r.lease;
-  }
-
-  // Refreshes and logs; returns the extended lease, nullopt if it failed.
-  std::optional<client::Lease> refresh(const client::Lease& lease) {
-    auto id = invoke(Op::refresh, lease.name, lease.token);
-    auto r = client_.refresh(lease, lease.ttl, lease.trusted_until);
-    complete(Op::refresh, id, lease.name, outcome_of(r.status), lease.token,
-             r.ok() ? std::string() : r.message, r.ok() ? ns_of(r.lease.trusted_until) : 0);
-    if (!r.ok())
-      return std::nullopt;
-    auto extended = lease;
-    extended.trusted_until = std::max(lease.trusted_until, r.lease.trusted_until);
-    return extended;
-  }
-
-  void release(const std::string& lock, uint64_t token) {
-    auto id = invoke(Op::release, lock, token);
-    auto r = client_.release(lock, token);
-    complete(Op::release, id, lock, outcome_of(r.status), token, r.ok() ? "" : r.message);
-  }
-
-  void status(const std::string& lock) {
-    auto id = invoke(Op::status, lock);
-    auto r = client_.status(lock);
-    Event e;
-    e.type = outcome_of(r.status);
-    e.process = name_;
-    e.op = Op::status;
-    e.op_id = id;
-    e.lock = lock;
-    e.server = client_.last_server();
-    if (r.ok()) {
-      e.fence = r.lock.fence();
-      e.holder_token = r.lock.held() ? r.lock.token() : 0;
-    } else {
-      e.detail = r.message;
-    }
-    history_.record(e);
-  }
+      : RecordingClient(
+            std::move(name), std::move(options), [&history](Event e) { history.record(e); },
+            [](client::LeaseClock::time_point t) { return t.time_since_epoch().count(); }) {}
 
   bool write(FencedRegister& store, const client::Lease& lease, const std::string& detail = {}) {
     auto id = invoke(Op::write, lease.name, lease.token, detail);
-    bool accepted = store.write(lease.name, lease.token, register_value(name_, id));
+    bool accepted = store.write(lease.name, lease.token, register_value(name(), id));
     complete(Op::write, id, lease.name, accepted ? EventType::ok : EventType::fail, lease.token,
              accepted ? "" : "refused: a higher token was seen");
     return accepted;
   }
-
-private:
-  std::string name_;
-  client::Client client_;
-  History& history_;
-  uint64_t next_op_ = 0;
 };
 
 } // namespace detail
