@@ -597,6 +597,20 @@ BOOST_FIXTURE_TEST_CASE(sigstop_longer_than_a_lease, ClusterFixture) {
   std::this_thread::sleep_until(stop_start + 4000ms);
   node(3).child().send_signal(SIGCONT);
   BOOST_REQUIRE(node(3).alive());
+  // Its peers may have dropped its connections while it was stopped: it
+  // answers "no quorum" until it has redialled them (bounded wait).
+  const auto resumed = std::chrono::steady_clock::now();
+  BOOST_REQUIRE_MESSAGE(
+      eventually(
+          [&] {
+            return cli_at(endpoint(3), {"--timeout", "3s", "status", "paused-lock"}).code() == 0;
+          },
+          5000ms, 100ms),
+      "n3 did not serve within 5 s of SIGCONT");
+  BOOST_TEST_MESSAGE(
+      "n3 served "
+      << std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now() - resumed).count()
+      << " ms after SIGCONT");
 
   // Through the resumed node: the new holders, never the old lease.
   check_held(*this, endpoint(3), "paused-lock", "b", *tb);
