@@ -1731,70 +1731,59 @@ BOOST_AUTO_TEST_CASE(competing_proposers_never_double_grant) {
   BOOST_TEST(total.stale_refusals > 0u);
 }
 
+// Runs seeds 1..`seeds` of a simulation with a deliberate bug and returns
+// how many of them the checkers caught (the first one is printed).
+template <class Configure> int runs_caught(uint32_t seeds, const char* what, Configure configure) {
+  int caught = 0;
+  for (uint32_t seed = 1; seed <= seeds; ++seed) {
+    sim::Config cfg;
+    cfg.seed = seed;
+    cfg.proposers = 3;
+    configure(cfg);
+    sim::Simulation s(cfg);
+    auto error = s.run();
+    if (!error.empty() && caught++ == 0)
+      BOOST_TEST_MESSAGE("first caught (seed " << seed << "): " << error);
+  }
+  BOOST_TEST_MESSAGE(what << " caught in " << caught << " of " << seeds << " runs");
+  return caught;
+}
+
 BOOST_AUTO_TEST_CASE(simulation_detects_a_lying_witness) {
   // Acceptors that over-report the lease age let a takeover happen while
   // the holder still trusts its lease: the checker must notice.
-  int caught = 0;
-  for (uint32_t seed = 1; seed <= 200; ++seed) {
-    sim::Config cfg;
-    cfg.seed = seed;
-    cfg.nodes = 3;
-    cfg.proposers = 3;
-    cfg.lying_witness_ms = 120;
-    sim::Simulation s(cfg);
-    if (!s.run().empty())
-      ++caught;
-  }
-  BOOST_TEST_MESSAGE("lying witness caught in " << caught << " of 200 runs");
-  BOOST_TEST(caught > 0);
+  BOOST_TEST(runs_caught(200, "lying witness", [](sim::Config& cfg) {
+               cfg.nodes = 3;
+               cfg.lying_witness_ms = 120;
+             }) > 0);
 }
 
 BOOST_AUTO_TEST_CASE(simulation_detects_a_wiped_node_voting_at_once) {
   // A node that lost its data and votes at once with an empty state lets a
   // quorum forget a chosen value: the checkers must notice. Lossier links
   // leave more nodes behind, so a quorum of forgetful ones is likelier.
-  int caught = 0;
-  for (uint32_t seed = 1; seed <= 200; ++seed) {
-    sim::Config cfg;
-    cfg.seed = seed;
-    cfg.nodes = seed % 2 ? 3 : 5;
-    cfg.proposers = 3;
-    cfg.crashes = 12;
-    cfg.wipe_percent = 100;
-    cfg.drop_percent = 30;
-    cfg.wiped_votes_at_once = true;
-    sim::Simulation s(cfg);
-    auto error = s.run();
-    if (!error.empty() && caught++ == 0)
-      BOOST_TEST_MESSAGE("first caught: " << error);
-  }
-  BOOST_TEST_MESSAGE("wiped node voting at once caught in " << caught << " of 200 runs");
-  BOOST_TEST(caught > 0);
+  BOOST_TEST(runs_caught(200, "wiped node voting at once", [](sim::Config& cfg) {
+               cfg.nodes = cfg.seed % 2 ? 3 : 5;
+               cfg.crashes = 12;
+               cfg.wipe_percent = 100;
+               cfg.drop_percent = 30;
+               cfg.wiped_votes_at_once = true;
+             }) > 0);
 }
 
 BOOST_AUTO_TEST_CASE(simulation_detects_forgotten_promises) {
   // The notes' "lost promise" case: an acceptor that crashes and comes back
   // without the promises it gave since its last accept lets a lower ballot
-  // overwrite a chosen value. Crashes with data only.
-  int caught = 0;
-  for (uint32_t seed = 1; seed <= 300; ++seed) {
-    sim::Config cfg;
-    cfg.seed = seed;
-    cfg.nodes = seed % 2 ? 3 : 5;
-    cfg.proposers = 3;
-    cfg.crashes = 16;
-    cfg.wipe_percent = 0;
-    cfg.drop_percent = 20;
-    cfg.forget_promises = true;
-    sim::Simulation s(cfg);
-    auto error = s.run();
-    if (!error.empty() && caught++ == 0)
-      BOOST_TEST_MESSAGE("first caught: " << error);
-  }
-  // Rare (1 of 300 here): an accept persists the next promise with it, so
-  // only promises given between two accepts of a node can be forgotten.
-  BOOST_TEST_MESSAGE("forgotten promises caught in " << caught << " of 300 runs");
-  BOOST_TEST(caught > 0);
+  // overwrite a chosen value. Crashes with data only. Rare (1 of 300): an
+  // accept persists the next promise with it, so only promises given
+  // between two accepts of a node can be forgotten.
+  BOOST_TEST(runs_caught(300, "forgotten promises", [](sim::Config& cfg) {
+               cfg.nodes = cfg.seed % 2 ? 3 : 5;
+               cfg.crashes = 16;
+               cfg.wipe_percent = 0;
+               cfg.drop_percent = 20;
+               cfg.forget_promises = true;
+             }) > 0);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
