@@ -389,6 +389,18 @@ bool Nemesis::skew() {
   return true;
 }
 
+RoutedClient Nemesis::taker_via(const std::string& name, size_t member, const std::string& lock,
+                                milliseconds between) const {
+  RoutedClient t;
+  t.name = name;
+  t.servers = {member};
+  t.lock = lock;
+  t.ttl = options_.lease;
+  t.hold_max = 200ms;
+  t.between = between;
+  return t;
+}
+
 void Nemesis::start_routed(const std::vector<RoutedClient>& specs, steady_clock::time_point until) {
   for (auto& spec : specs)
     routed_.emplace_back([this, spec, until] { workload_.run_routed(spec, until); });
@@ -462,16 +474,8 @@ bool Nemesis::amnesia() {
   // Takers that can only reach B and M: any grant of the held lock now is
   // a double grant.
   std::vector<RoutedClient> takers;
-  for (auto i : not_a) {
-    RoutedClient t;
-    t.name = lock + "-taker-" + cluster_.id(i);
-    t.servers = {i};
-    t.lock = lock;
-    t.ttl = options_.lease;
-    t.hold_max = 200ms;
-    t.between = 50ms;
-    takers.push_back(t);
-  }
+  for (auto i : not_a)
+    takers.push_back(taker_via(lock + "-taker-" + cluster_.id(i), i, lock, 50ms));
   start_routed(takers, steady_clock::now() + away_for);
   sleep_for(away_for);
   cluster_.heal_network();
@@ -632,13 +636,7 @@ bool Nemesis::slow_reply() {
   holder.frozen = true;
   holder.between = options_.lease * 3; // one grant per fault
   holder.connect_first = 500ms;
-  RoutedClient taker;
-  taker.name = lock + "-taker-via-" + cluster_.id(b);
-  taker.servers = {b};
-  taker.lock = lock;
-  taker.ttl = options_.lease;
-  taker.hold_max = 200ms;
-  taker.between = 10ms;
+  auto taker = taker_via(lock + "-taker-via-" + cluster_.id(b), b, lock, 10ms);
   start_routed({holder}, end);
   sleep_for(250ms); // connected through the fast link
   cluster_.client_link(a).set_delay(delay);
@@ -687,13 +685,7 @@ bool Nemesis::stale_acceptor() {
   sleep_for(500ms);
   split({c}, rest, LinkMode::cut);
   sleep_for(cut_for);
-  RoutedClient taker;
-  taker.name = lock + "-taker-" + cluster_.id(c);
-  taker.servers = {c};
-  taker.lock = lock;
-  taker.ttl = options_.lease;
-  taker.hold_max = 200ms;
-  taker.between = 10ms;
+  auto taker = taker_via(lock + "-taker-" + cluster_.id(c), c, lock, 10ms);
   // Half-heal: C's own dials pass again, its peers' dials to C stay cut,
   // so C's proposer reaches a quorum while its acceptor keeps the old epoch.
   for (auto j : rest)

@@ -83,6 +83,10 @@ private:
   bool crash_after_promise();
   bool stale_acceptor();
   bool slow_reply();
+  // A client of a composite fault that only knows `member` and tries to
+  // take `lock` every `between`, holding it briefly when it gets it.
+  RoutedClient taker_via(const std::string& name, size_t member, const std::string& lock,
+                         std::chrono::milliseconds between) const;
   // Runs routed clients on threads until `until`; join with join_routed().
   void start_routed(const std::vector<RoutedClient>& specs,
                     std::chrono::steady_clock::time_point until);
