@@ -107,14 +107,18 @@ struct Client::Impl {
   // When each server last failed us (steady clock ns; 0: never). A lock's
   // home server that failed recently is passed over for a while.
   std::unique_ptr<std::atomic<int64_t>[]> failed_at;
+  // "\n" + each server's address, the per-server half of home_of's hash key.
+  std::vector<std::string> server_keys;
 
   explicit Impl(ClientOptions o) : options(std::move(o)) {
     if (options.client_id.empty())
       options.client_id = random_id();
     connections->handles.resize(options.servers.size());
     failed_at = std::make_unique<std::atomic<int64_t>[]>(options.servers.size());
-    for (size_t i = 0; i < options.servers.size(); ++i)
+    for (size_t i = 0; i < options.servers.size(); ++i) {
       failed_at[i] = 0;
+      server_keys.push_back("\n" + options.servers[i].to_string());
+    }
     // Clients start at a random server, which spreads load over the cluster.
     if (!options.servers.empty())
       preferred = std::random_device{}() % options.servers.size();
@@ -155,7 +159,7 @@ struct Client::Impl {
     size_t best = 0;
     uint64_t best_score = 0;
     for (size_t i = 0; i < options.servers.size(); ++i) {
-      auto score = net::stable_hash(lock + "\n" + options.servers[i].to_string());
+      auto score = net::stable_hash(lock + server_keys[i]);
       if (i == 0 || score > best_score) {
         best = i;
         best_score = score;

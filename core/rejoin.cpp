@@ -50,8 +50,10 @@ uint64_t RejoinPlan::ballot_floor() const {
 
 std::map<std::string, uint64_t> RejoinPlan::incarnations() const {
   std::map<std::string, uint64_t> out;
+  // Incarnations are ordered: what any peer recorded for a node counts.
   for (auto& [peer, a] : answers_)
-    out.insert(a.incarnations.begin(), a.incarnations.end());
+    for (auto& [node, incarnation] : a.incarnations)
+      out[node] = std::max(out[node], incarnation);
   return out;
 }
 

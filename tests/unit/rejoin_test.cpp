@@ -242,6 +242,19 @@ BOOST_AUTO_TEST_CASE(incarnations_are_merged) {
   BOOST_TEST(plan.voting_peers() == 2u);
 }
 
+BOOST_AUTO_TEST_CASE(the_newest_incarnation_a_peer_knows_wins) {
+  // Peers may have heard of different lives of one node: the newest counts,
+  // whichever peer answered first.
+  RejoinPlan plan(2, 2, false);
+  auto a = answer(true, {});
+  a.incarnations = {{"x", (1ull << 32) | 5}};
+  auto b = answer(true, {});
+  b.incarnations = {{"x", (2ull << 32) | 3}};
+  plan.on_answer(1, a);
+  plan.on_answer(2, b);
+  BOOST_TEST(plan.incarnations().at("x") == ((2ull << 32) | 3));
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(catch_up_round)
