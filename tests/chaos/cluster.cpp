@@ -3,7 +3,9 @@
 #include <arpa/inet.h>
 #include <csignal>
 #include <filesystem>
+#include <fstream>
 #include <netinet/in.h>
+#include <random>
 #include <set>
 #include <stdexcept>
 #include <sys/socket.h>
@@ -31,14 +33,58 @@ uint16_t free_loopback_port() {
   return port;
 }
 
+namespace {
+
+// The low end of the kernel's ephemeral port range (32768 if unreadable).
+int ephemeral_low() {
+  std::ifstream in("/proc/sys/net/ipv4/ip_local_port_range");
+  int low = 0, high = 0;
+  if (in >> low >> high && low > 2048 && low <= high)
+    return low;
+  return 32768;
+}
+
+bool bindable(uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return false;
+  int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(port);
+  bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  ::close(fd);
+  return ok;
+}
+
+// A port for a member, below the ephemeral range: the kernel never hands
+// it to a port-0 bind (the proxies) or to an outgoing connection, so it
+// stays free for the member while the member is down. Seen otherwise: a
+// proxy created after the ports were picked took one, and a 5-node cluster
+// could not start.
+uint16_t member_port(const std::set<uint16_t>& taken) {
+  int high = ephemeral_low() - 1;
+  int low = std::max(1024, high - 20000);
+  std::mt19937 rng(static_cast<uint32_t>(::getpid()) ^ std::random_device{}());
+  std::uniform_int_distribution<int> pick(low, high);
+  for (int attempt = 0; attempt < 500; ++attempt) {
+    auto port = static_cast<uint16_t>(pick(rng));
+    if (!taken.count(port) && bindable(port))
+      return port;
+  }
+  return 0;
+}
+
+} // namespace
+
 Cluster::Cluster(ClusterOptions options) : options_(std::move(options)) {
   std::set<uint16_t> taken;
   for (size_t i = 0; i < options_.nodes; ++i) {
-    uint16_t port = 0;
-    for (int attempt = 0; attempt < 50 && (port == 0 || taken.count(port)); ++attempt)
-      port = free_loopback_port();
-    if (port == 0 || taken.count(port))
-      throw std::runtime_error("no free loopback port");
+    uint16_t port = member_port(taken);
+    if (port == 0)
+      throw std::runtime_error("no free loopback port below the ephemeral range");
     taken.insert(port);
     Member m;
     m.id = "n" + std::to_string(i + 1);
