@@ -32,8 +32,12 @@ core::LeaseOrigin origin_of(const wire::Request& req) {
 core::AcquireArgs acquire_args(const wire::Request& req,
                                core::Mutation mutation = core::Mutation::none) {
   auto& a = req.acquire();
-  return core::AcquireArgs{a.owner(), origin_of(req), a.ttl_ms(), a.wait_ms() > 0,
-                           mutation == core::Mutation::lifo_queue};
+  return core::AcquireArgs{a.owner(),
+                           origin_of(req),
+                           a.ttl_ms(),
+                           a.wait_ms() > 0,
+                           mutation == core::Mutation::lifo_queue,
+                           mutation == core::Mutation::stale_lease_restart};
 }
 
 const core::LockState& value(self_ptr self) {
@@ -617,10 +621,11 @@ void handle_refresh(self_ptr self, const wire::Request& req, promise_t rp) {
   auto ttl = req.refresh().ttl_ms();
   auto origin = origin_of(req);
   auto req_id = req.request_id();
+  bool test_stale = self->state.ctx->mutation == core::Mutation::stale_lease_restart;
   propose(
       self,
       [=](core::LockState& s, core::WitnessAge age) {
-        return core::refresh(s, age, token, origin, ttl);
+        return core::refresh(s, age, token, origin, ttl, test_stale);
       },
       [=](const Applied& applied) mutable {
         if (!decided_or_answered(self, applied, rp, req_id))

@@ -69,8 +69,8 @@ std::string parse_node_command_line(const std::vector<std::string>& args, NodeCo
       auto m = core::parse_mutation(value);
       if (!m)
         return "bad --test-mutation '" + value +
-               "': expected skip-promise-fsync, wiped-votes-at-once, proposer-clock-expiry or "
-               "lifo-queue";
+               "': expected skip-promise-fsync, wiped-votes-at-once, proposer-clock-expiry, "
+               "lifo-queue or stale-lease-restart";
       out.node.mutation = *m;
     } else if (flag == "--test-clock-rate") {
       char* end = nullptr;

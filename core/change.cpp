@@ -66,6 +66,50 @@ Result granted(const Holder& h) {
   return r;
 }
 
+// True when `o` is an attempt this grant already applied, or an older
+// attempt of a client whose newer one restarted the lease: a delayed or
+// replayed send that must change nothing.
+bool seen_or_older(const Holder& h, const LeaseOrigin& o) {
+  if (o == h.origin || o.sent_before(h.origin))
+    return true;
+  for (auto& e : h.earlier)
+    if (o == e || o.sent_before(e))
+      return true;
+  return false;
+}
+
+// Restarts the holder's lease from attempt `o`: at least `ttl`, and never
+// ending earlier than the current lease may end, because whoever restarted
+// it last may trust it that long (docs/protocol.md §4, "Lease restarts").
+// Without a witness the whole current lease may still be ahead.
+void restart_lease(Transition& t, Holder& h, const LeaseOrigin& o, uint64_t ttl, bool test_stale) {
+  if (test_stale) { // mutation stale-lease-restart: the attempt's ttl, whatever was trusted
+    h.lease_ms = ttl;
+    h.origin = o;
+    t.bump();
+    return;
+  }
+  uint64_t left = h.lease_ms;
+  if (t.age)
+    left = *t.age >= h.lease_ms ? 0 : h.lease_ms - *t.age;
+  auto same_client = [](const std::string& c) {
+    return [&c](const LeaseOrigin& e) { return e.client == c; };
+  };
+  auto& earlier = h.earlier;
+  earlier.erase(std::remove_if(earlier.begin(), earlier.end(), same_client(o.client)),
+                earlier.end());
+  if (h.origin.client != o.client) {
+    earlier.erase(std::remove_if(earlier.begin(), earlier.end(), same_client(h.origin.client)),
+                  earlier.end());
+    earlier.push_back(h.origin);
+    if (earlier.size() > max_earlier_origins)
+      earlier.erase(earlier.begin());
+  }
+  h.lease_ms = std::max(ttl, left);
+  h.origin = o;
+  t.bump();
+}
+
 std::optional<size_t> queue_index(const LockState& s, const std::string& owner) {
   for (size_t i = 0; i < s.queue.size(); ++i)
     if (s.queue[i].owner == owner)
@@ -80,14 +124,12 @@ Result acquire(LockState& s, WitnessAge age, const AcquireArgs& a) {
   Result pre;
   // The holder asking again is a retry or a deliberate re-acquire: same
   // token, lease restarted from this attempt. Checked before expiry so that
-  // an exact retry of the granting attempt stays a pure read.
+  // a retry, or a stale attempt, of the holder's own sends stays a pure read.
   if (s.holder && s.holder->owner == a.owner) {
-    if (s.holder->origin == a.origin)
+    if (a.test_stale_restart ? s.holder->origin == a.origin : seen_or_older(*s.holder, a.origin))
       return granted(*s.holder);
     if (!t.lapsed(s.holder->lease_ms)) {
-      s.holder->lease_ms = a.ttl_ms;
-      s.holder->origin = a.origin;
-      t.bump();
+      restart_lease(t, *s.holder, a.origin, a.ttl_ms, a.test_stale_restart);
       return granted(*s.holder);
     }
   }
@@ -154,21 +196,17 @@ Result release(LockState& s, WitnessAge age, uint64_t token, bool retried) {
 }
 
 Result refresh(LockState& s, WitnessAge age, uint64_t token, const LeaseOrigin& origin,
-               uint64_t ttl_ms) {
+               uint64_t ttl_ms, bool test_stale_restart) {
   Transition t{s, age};
   Result r;
   if (s.holder && s.holder->token == token) {
-    if (s.holder->origin == origin) // retry of the refresh that set this lease
-      return [&] {
-        auto g = granted(*s.holder);
-        g.outcome = Outcome::refreshed;
-        return g;
-      }();
+    // A retry of the refresh that set this lease, or a stale attempt: the
+    // current lease as it is (its origin tells the client whose it is).
+    bool seen = test_stale_restart ? s.holder->origin == origin : seen_or_older(*s.holder, origin);
     // A refresh after the lease lapsed but before anyone took over is safe:
     // the new epoch's timers start after this request was sent.
-    s.holder->lease_ms = ttl_ms;
-    s.holder->origin = origin;
-    t.bump();
+    if (!seen)
+      restart_lease(t, *s.holder, origin, ttl_ms, test_stale_restart);
     auto g = granted(*s.holder);
     g.outcome = Outcome::refreshed;
     return g;

@@ -54,6 +54,9 @@ struct AcquireArgs {
   bool wait = false; // false: try-lock, never queue
   // Test mutation lifo-queue (core/mutation.hpp): enqueue at the front.
   bool test_lifo = false;
+  // Test mutation stale-lease-restart: any attempt but an exact retry
+  // restarts the lease with its own ttl, even a stale one that shortens it.
+  bool test_stale_restart = false;
 };
 
 // A change as applied by a Paxos round.
@@ -65,8 +68,12 @@ Result acquire(LockState& s, WitnessAge age, const AcquireArgs& args);
 // release of the last released token reads "released" even if a newer grant
 // exists; otherwise an old token is simply not the holder.
 Result release(LockState& s, WitnessAge age, uint64_t token, bool retried = false);
+// Lease restarts (refresh, and acquire by the holder's owner) give the lease
+// at least the asked ttl from now but never end it earlier than it could
+// end before: whoever restarted it last may trust it that long. An attempt
+// older than one already applied for its client changes nothing.
 Result refresh(LockState& s, WitnessAge age, uint64_t token, const LeaseOrigin& origin,
-               uint64_t ttl_ms);
+               uint64_t ttl_ms, bool test_stale_restart = false);
 // A waiter gives up: leaves the queue, or returns its reservation.
 Result cancel(LockState& s, WitnessAge age, const std::string& owner);
 // Timer-driven: drops a lapsed lease or reservation and offers the lock to

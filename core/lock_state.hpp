@@ -9,6 +9,7 @@
 #include <deque>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace godistlock::core {
 
@@ -21,16 +22,30 @@ struct LeaseOrigin {
   friend bool operator==(const LeaseOrigin& a, const LeaseOrigin& b) {
     return a.client == b.client && a.request == b.request && a.attempt == b.attempt;
   }
+  // Within one client, later sends carry larger (request, attempt) pairs.
+  bool sent_before(const LeaseOrigin& o) const {
+    return client == o.client &&
+           (request < o.request || (request == o.request && attempt < o.attempt));
+  }
 };
+
+// How many other clients' newest lease restarts a grant remembers (beyond
+// its current origin). Past that the oldest is forgotten, which costs only
+// the "changes nothing" answer to its stale attempts, never safety: the
+// lease rule in change.cpp never moves a lease's end earlier.
+constexpr size_t max_earlier_origins = 4;
 
 struct Holder {
   std::string owner;  // application-level identity; re-acquire by it is idempotent
   uint64_t token = 0; // fencing token of this grant
   uint64_t lease_ms = 0;
   LeaseOrigin origin;
+  // The newest attempt of each other client that restarted this grant's
+  // lease, so that their delayed older attempts are recognised as stale.
+  std::vector<LeaseOrigin> earlier{};
   friend bool operator==(const Holder& a, const Holder& b) {
     return a.owner == b.owner && a.token == b.token && a.lease_ms == b.lease_ms &&
-           a.origin == b.origin;
+           a.origin == b.origin && a.earlier == b.earlier;
   }
 };
 

@@ -3,8 +3,9 @@
 namespace godistlock::core {
 
 std::optional<Mutation> parse_mutation(const std::string& name) {
-  for (auto m : {Mutation::skip_promise_fsync, Mutation::wiped_votes_at_once,
-                 Mutation::proposer_clock_expiry, Mutation::lifo_queue})
+  for (auto m :
+       {Mutation::skip_promise_fsync, Mutation::wiped_votes_at_once,
+        Mutation::proposer_clock_expiry, Mutation::lifo_queue, Mutation::stale_lease_restart})
     if (name == to_string(m))
       return m;
   return std::nullopt;
@@ -22,6 +23,8 @@ const char* to_string(Mutation m) {
     return "proposer-clock-expiry";
   case Mutation::lifo_queue:
     return "lifo-queue";
+  case Mutation::stale_lease_restart:
+    return "stale-lease-restart";
   }
   return "none";
 }

@@ -15,6 +15,7 @@ enum class Mutation {
   wiped_votes_at_once,   // a node that lost its data votes with an empty state
   proposer_clock_expiry, // expiry judged by the proposer's own acceptor, whatever epoch it holds
   lifo_queue,            // a new waiter goes to the front of the wait queue, not the back
+  stale_lease_restart,   // any lease restart takes its attempt's ttl, even a stale, shorter one
 };
 
 std::optional<Mutation> parse_mutation(const std::string& name);

@@ -19,6 +19,16 @@ void to_proto(const core::Waiter& in, wire::Waiter& out) {
   out.set_ttl_ms(in.ttl_ms);
 }
 
+void to_proto(const core::LeaseOrigin& in, wire::LeaseOrigin& out) {
+  out.set_client_id(in.client);
+  out.set_request_id(in.request);
+  out.set_attempt(in.attempt);
+}
+
+core::LeaseOrigin from_proto(const wire::LeaseOrigin& in) {
+  return core::LeaseOrigin{in.client_id(), in.request_id(), in.attempt()};
+}
+
 core::Waiter from_proto(const wire::Waiter& in) {
   return core::Waiter{in.owner(), in.ttl_ms()};
 }
@@ -35,10 +45,9 @@ void to_proto(const core::LockState& in, wire::LockState& out) {
     h.set_owner(in.holder->owner);
     h.set_token(in.holder->token);
     h.set_lease_ms(in.holder->lease_ms);
-    auto& o = *h.mutable_origin();
-    o.set_client_id(in.holder->origin.client);
-    o.set_request_id(in.holder->origin.request);
-    o.set_attempt(in.holder->origin.attempt);
+    to_proto(in.holder->origin, *h.mutable_origin());
+    for (auto& e : in.holder->earlier)
+      to_proto(e, *h.add_earlier());
   }
   if (in.reserved)
     to_proto(*in.reserved, *out.mutable_reserved());
@@ -54,9 +63,11 @@ core::LockState from_proto(const wire::LockState& in) {
   out.epoch.origin = from_proto(in.epoch_origin());
   if (in.has_holder()) {
     auto& h = in.holder();
-    out.holder = core::Holder{
-        h.owner(), h.token(), h.lease_ms(),
-        core::LeaseOrigin{h.origin().client_id(), h.origin().request_id(), h.origin().attempt()}};
+    out.holder = core::Holder{h.owner(), h.token(), h.lease_ms(), from_proto(h.origin())};
+    // A peer never sends more; the cap keeps a damaged record bounded.
+    auto n = std::min<size_t>(static_cast<size_t>(h.earlier_size()), core::max_earlier_origins);
+    for (int i = h.earlier_size() - static_cast<int>(n); i < h.earlier_size(); ++i)
+      out.holder->earlier.push_back(from_proto(h.earlier(i)));
   }
   if (in.has_reserved())
     out.reserved = from_proto(in.reserved());
