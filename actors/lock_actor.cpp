@@ -430,6 +430,13 @@ bool decided_or_answered(self_ptr self, const Applied& applied, promise_t& rp, u
   }
   if (applied.result.expired_holder)
     ++self->state.ctx->counters->expiries;
+  if (applied.result.stale_attempt) {
+    ++self->state.ctx->counters->stale_attempts;
+    if (core::log_enabled(core::LogLevel::info))
+      core::log_line(core::LogLevel::info, "lock " + self->state.name +
+                                               ": a delayed lease restart changed nothing (its "
+                                               "client's newer attempt came first)");
+  }
   return true;
 }
 

@@ -34,6 +34,7 @@ wire_response stats_response(self_ptr self, uint64_t request_id) {
   s.set_grants(c.grants);
   s.set_releases(c.releases);
   s.set_expiries(c.expiries);
+  s.set_stale_attempts(c.stale_attempts);
   s.set_cluster_size(st.ctx->members.size());
   for (auto& m : st.ctx->members)
     s.add_members(m);

@@ -22,6 +22,7 @@ struct NodeCounters {
   std::atomic<uint64_t> grants{0};
   std::atomic<uint64_t> releases{0};
   std::atomic<uint64_t> expiries{0};
+  std::atomic<uint64_t> stale_attempts{0};
   std::atomic<int64_t> held_locks{0};
   std::atomic<int64_t> waiters{0};
   std::atomic<uint64_t> wal_commits{0};

@@ -340,10 +340,11 @@ int stats_command(Client& client, const CliCommand& cmd, std::ostream& out, std:
         << ",\"resting_locks\":" << s.resting_locks() << ",\"held_locks\":" << s.held_locks()
         << ",\"waiters\":" << s.waiters() << ",\"grants\":" << s.grants()
         << ",\"releases\":" << s.releases() << ",\"expiries\":" << s.expiries()
-        << ",\"cluster_size\":" << s.cluster_size() << ",\"members\":["
-        << join(s.members(), ",", json_string) << "],\"draining\":" << json_bool(s.draining())
-        << ",\"wal_commits\":" << s.wal_commits() << ",\"wal_records\":" << s.wal_records()
-        << ",\"recovering\":" << json_bool(s.recovering()) << "}\n";
+        << ",\"stale_attempts\":" << s.stale_attempts() << ",\"cluster_size\":" << s.cluster_size()
+        << ",\"members\":[" << join(s.members(), ",", json_string)
+        << "],\"draining\":" << json_bool(s.draining()) << ",\"wal_commits\":" << s.wal_commits()
+        << ",\"wal_records\":" << s.wal_records() << ",\"recovering\":" << json_bool(s.recovering())
+        << "}\n";
     return exit_ok;
   }
   out << "server: " << reply.server << "\n"
@@ -356,6 +357,7 @@ int stats_command(Client& client, const CliCommand& cmd, std::ostream& out, std:
       << "grants: " << s.grants() << "\n"
       << "releases: " << s.releases() << "\n"
       << "expiries: " << s.expiries() << "\n"
+      << "stale_attempts: " << s.stale_attempts() << "\n"
       << "cluster_size: " << s.cluster_size() << "\n"
       << "members: " << join(s.members(), ",", as_is) << "\n"
       << "draining: " << json_bool(s.draining()) << "\n"

@@ -19,6 +19,24 @@ namespace godistlock::client {
 
 namespace {
 
+std::string home_key(const net::Endpoint& server) {
+  return "\n" + server.to_string();
+}
+
+// The key with the highest hash of lock + key wins (rendezvous hashing).
+size_t rendezvous(const std::vector<std::string>& keys, const std::string& lock) {
+  size_t best = 0;
+  uint64_t best_score = 0;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    auto score = net::stable_hash(lock + keys[i]);
+    if (i == 0 || score > best_score) {
+      best = i;
+      best_score = score;
+    }
+  }
+  return best;
+}
+
 using namespace std::chrono;
 using caf::atom;
 
@@ -117,7 +135,7 @@ struct Client::Impl {
     failed_at = std::make_unique<std::atomic<int64_t>[]>(options.servers.size());
     for (size_t i = 0; i < options.servers.size(); ++i) {
       failed_at[i] = 0;
-      server_keys.push_back("\n" + options.servers[i].to_string());
+      server_keys.push_back(home_key(options.servers[i]));
     }
     // Clients start at a random server, which spreads load over the cluster.
     if (!options.servers.empty())
@@ -154,22 +172,20 @@ struct Client::Impl {
   // first for it (rendezvous hashing), so that one node proposes for a lock
   // and rounds do not duel. Unless it failed us in the last second.
   std::optional<size_t> home_of(const std::string& lock) const {
-    if (lock.empty() || options.servers.size() < 2)
+    auto best = home_index(lock);
+    if (!best)
       return std::nullopt;
-    size_t best = 0;
-    uint64_t best_score = 0;
-    for (size_t i = 0; i < options.servers.size(); ++i) {
-      auto score = net::stable_hash(lock + server_keys[i]);
-      if (i == 0 || score > best_score) {
-        best = i;
-        best_score = score;
-      }
-    }
     auto now = std::chrono::steady_clock::now().time_since_epoch().count();
-    auto failed = failed_at[best].load();
+    auto failed = failed_at[*best].load();
     if (failed != 0 && now - failed < std::chrono::nanoseconds(std::chrono::seconds(1)).count())
       return std::nullopt;
     return best;
+  }
+
+  std::optional<size_t> home_index(const std::string& lock) const {
+    if (lock.empty() || server_keys.size() < 2)
+      return std::nullopt;
+    return rendezvous(server_keys, lock);
   }
 
   void note_failure(size_t i) {
@@ -312,6 +328,16 @@ const std::string& Client::client_id() const {
 
 const std::vector<net::Endpoint>& Client::servers() const {
   return impl_->options.servers;
+}
+
+std::optional<size_t> home_server(const std::vector<net::Endpoint>& servers,
+                                  const std::string& lock) {
+  if (lock.empty() || servers.size() < 2)
+    return std::nullopt;
+  std::vector<std::string> keys;
+  for (auto& s : servers)
+    keys.push_back(home_key(s));
+  return rendezvous(keys, lock);
 }
 
 std::string Client::last_server() const {

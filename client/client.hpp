@@ -92,6 +92,12 @@ struct StatsReply : Reply {
   std::string server;
 };
 
+// The index of a lock's home in `servers`: the server every client with
+// this server list tries first for it (rendezvous hashing); nullopt with
+// fewer than two servers.
+std::optional<size_t> home_server(const std::vector<net::Endpoint>& servers,
+                                  const std::string& lock);
+
 class Client {
 public:
   explicit Client(ClientOptions options);

@@ -78,6 +78,11 @@ bool seen_or_older(const Holder& h, const LeaseOrigin& o) {
   return false;
 }
 
+// Only the current origin itself is a plain retry; the rest are stale.
+bool is_stale(const Holder& h, const LeaseOrigin& o) {
+  return !(o == h.origin) && seen_or_older(h, o);
+}
+
 // Restarts the holder's lease from attempt `o`: at least `ttl`, and never
 // ending earlier than the current lease may end, because whoever restarted
 // it last may trust it that long (docs/protocol.md §4, "Lease restarts").
@@ -126,8 +131,11 @@ Result acquire(LockState& s, WitnessAge age, const AcquireArgs& a) {
   // token, lease restarted from this attempt. Checked before expiry so that
   // a retry, or a stale attempt, of the holder's own sends stays a pure read.
   if (s.holder && s.holder->owner == a.owner) {
-    if (a.test_stale_restart ? s.holder->origin == a.origin : seen_or_older(*s.holder, a.origin))
-      return granted(*s.holder);
+    if (a.test_stale_restart ? s.holder->origin == a.origin : seen_or_older(*s.holder, a.origin)) {
+      auto g = granted(*s.holder);
+      g.stale_attempt = is_stale(*s.holder, a.origin);
+      return g;
+    }
     if (!t.lapsed(s.holder->lease_ms)) {
       restart_lease(t, *s.holder, a.origin, a.ttl_ms, a.test_stale_restart);
       return granted(*s.holder);
@@ -209,6 +217,7 @@ Result refresh(LockState& s, WitnessAge age, uint64_t token, const LeaseOrigin& 
       restart_lease(t, *s.holder, origin, ttl_ms, test_stale_restart);
     auto g = granted(*s.holder);
     g.outcome = Outcome::refreshed;
+    g.stale_attempt = seen && is_stale(*s.holder, origin);
     return g;
   }
   settle(t, r);

@@ -45,6 +45,7 @@ struct Result {
   uint64_t fence = 0;
   bool expired_holder = false; // this change dropped a lapsed lease (stats)
   bool new_grant = false;      // this change issued a new token (stats)
+  bool stale_attempt = false;  // a delayed lease restart that changed nothing (stats)
 };
 
 struct AcquireArgs {

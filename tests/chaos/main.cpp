@@ -41,30 +41,37 @@ const char* const usage =
     "                        [--faults "
     "kill,wipe,pause,client-pause,client-skew,partition,bridge,\n"
     "                         flap,slow,skew,amnesia,crash-after-promise,stale-acceptor,\n"
-    "                         slow-reply]\n"
+    "                         slow-reply,backlog]\n"
     "                        [--mutation NAME] [--keep-history DIR] [--node-bin PATH]\n"
-    "                        [--ttl DUR] [--skew-rate R] [--hot-locks N] [--cold-locks N]\n"
+    "                        [--ttl DUR] [--cold-ttl DUR] [--skew-rate R] [--hot-locks N]\n"
+    "                        [--cold-locks N]\n"
     "                        [--client-processes N]\n"
     "  --duration    how long the clients run (default 60s); faults stop a tail before the end\n"
     "  --faults      fault kinds the nemesis may pick (default: all, or none); the last four\n"
     "                are composite sequences aimed at wiped-votes-at-once, skip-promise-fsync,\n"
     "                proposer-clock-expiry and lease-from-reply (docs/testing.md);\n"
     "                client-pause SIGSTOPs a client process holding a lock, client-skew\n"
-    "                restarts one with its lease clock at rate R or 2 - R (--skew-rate)\n"
+    "                restarts one with its lease clock at rate R or 2 - R (--skew-rate);\n"
+    "                backlog delays a member's client link so that attempts time out,\n"
+    "                are retried elsewhere, and the late ones run after the retries\n"
     "  --mutation    break the implementation on purpose: skip-promise-fsync,\n"
-    "                wiped-votes-at-once, proposer-clock-expiry, lifo-queue (passed to\n"
+    "                wiped-votes-at-once, proposer-clock-expiry, lifo-queue,\n"
+    "                stale-lease-restart (passed to\n"
     "                every node as --test-mutation NAME), lease-from-reply, slow-client-clock\n"
     "                (client side; the latter runs client processes' clocks at rate 0.5),\n"
     "                wipe-with-bootstrap (harness side: a wiped node restarts with --bootstrap)\n"
     "  --keep-history  write the history (and report.json) into DIR and keep them\n"
-    "  --ttl         the clients' lease length (default 2s)\n"
+    "  --ttl         the longest lease asked for on hot locks (default 2s); each acquire\n"
+    "                and refresh asks for its own, from 200ms up\n"
+    "  --cold-ttl    the longest lease asked for on cold locks (default 10s)\n"
     "  --skew-rate   clock rate of a skewed node or client process (default 1.001; a slow\n"
     "                one gets 2 - R)\n"
     "  --client-processes  client worker processes besides the K client threads (default 1\n"
     "                if client-pause or client-skew may run, else 0)\n";
 
 const std::set<std::string> node_mutations{"skip-promise-fsync", "wiped-votes-at-once",
-                                           "proposer-clock-expiry", "lifo-queue"};
+                                           "proposer-clock-expiry", "lifo-queue",
+                                           "stale-lease-restart"};
 const std::set<std::string> client_mutations{"lease-from-reply", "slow-client-clock"};
 // Mutations of the harness itself, against unchanged nodes.
 const std::set<std::string> harness_mutations{"wipe-with-bootstrap"};
@@ -80,6 +87,7 @@ struct Options {
   std::string keep_dir;
   std::string node_bin;
   milliseconds ttl{2000};
+  milliseconds cold_ttl{10000};
   double skew_rate = 1.001;
   size_t hot_locks = 3;
   size_t cold_locks = 50;
@@ -122,11 +130,15 @@ std::string parse(int argc, char** argv, Options& o) {
       if (!number(1, 64, n))
         return "bad --clients '" + value + "': 1 to 64";
       o.clients = n;
-    } else if (flag == "--duration" || flag == "--ttl") {
+    } else if (flag == "--duration" || flag == "--ttl" || flag == "--cold-ttl") {
       auto ms = godistlock::core::parse_duration_ms(value);
       if (!ms || *ms == 0)
         return "bad " + flag + " '" + value + "': a duration such as 120s";
-      (flag == "--ttl" ? o.ttl : o.duration) = milliseconds(*ms);
+      if (flag != "--duration" && *ms < 200)
+        return "bad " + flag + " '" + value + "': at least 200ms";
+      (flag == "--ttl"        ? o.ttl
+       : flag == "--cold-ttl" ? o.cold_ttl
+                              : o.duration) = milliseconds(*ms);
     } else if (flag == "--seed") {
       if (!number(0, UINT64_MAX, n))
         return "bad --seed '" + value + "'";
@@ -208,6 +220,20 @@ bool wait_for_quorum(const std::vector<godistlock::net::Endpoint>& servers, mill
     std::this_thread::sleep_for(200ms);
   }
   return false;
+}
+
+// Delayed lease restarts the members answered without a change, summed
+// over their counters (a restarted member counts from its restart).
+uint64_t stale_attempts(const std::vector<godistlock::net::Endpoint>& servers) {
+  godistlock::client::ClientOptions co;
+  co.servers = servers;
+  co.attempt_timeout = 1000ms;
+  godistlock::client::Client c(co);
+  uint64_t sum = 0;
+  for (size_t i = 0; i < servers.size(); ++i)
+    if (auto r = c.stats(i); r.ok())
+      sum += r.stats.stale_attempts();
+  return sum;
 }
 
 } // namespace
@@ -309,6 +335,7 @@ int main(int argc, char** argv) {
     wo.clients = o.clients;
     wo.seed = o.seed;
     wo.ttl = o.ttl;
+    wo.cold_ttl = o.cold_ttl;
     wo.hot_locks = o.hot_locks;
     wo.cold_locks = o.cold_locks;
     wo.lease_from_reply = o.mutation == "lease-from-reply";
@@ -328,6 +355,7 @@ int main(int argc, char** argv) {
     no.faults = faults;
     no.seed = o.seed;
     no.lease = o.ttl;
+    no.attempt_timeout = wo.attempt_timeout;
     no.skew_rate = o.skew_rate;
     no.skew_supported = skew_supported;
     no.wipe_with_bootstrap = o.mutation == "wipe-with-bootstrap";
@@ -357,6 +385,8 @@ int main(int argc, char** argv) {
     workload.stop();
     workers.stop_all(); // by PID: SIGCONT, SIGTERM, then SIGKILL
     workload.probe(workload.hot_locks(), liveness_bound);
+    notes.push_back("stale attempts answered without a change: " +
+                    std::to_string(stale_attempts(servers)));
 
     auto events = history.snapshot();
     std::vector<CheckResult> checks{check_mutual_exclusion(events),

@@ -1,5 +1,7 @@
 #include "nemesis.hpp"
 
+#include "client/client.hpp"
+
 #include <algorithm>
 #include <memory>
 #include <optional>
@@ -10,11 +12,22 @@ namespace gdl_chaos {
 using namespace std::chrono;
 using namespace std::chrono_literals;
 
+namespace {
+// Member indices from `first` on, wrapping around.
+std::vector<size_t> starting_at(size_t first, size_t n) {
+  std::vector<size_t> out;
+  for (size_t k = 0; k < n; ++k)
+    out.push_back((first + k) % n);
+  return out;
+}
+} // namespace
+
 const std::vector<std::string>& all_fault_kinds() {
   static const std::vector<std::string> kinds{
-      "kill",           "wipe",      "pause", "client-pause", "client-skew", "partition",
-      "bridge",         "flap",      "slow",  "skew",         "amnesia",     "crash-after-promise",
-      "stale-acceptor", "slow-reply"};
+      "kill",           "wipe",       "pause",   "client-pause",
+      "client-skew",    "partition",  "bridge",  "flap",
+      "slow",           "skew",       "amnesia", "crash-after-promise",
+      "stale-acceptor", "slow-reply", "backlog"};
   return kinds;
 }
 
@@ -205,6 +218,71 @@ bool Nemesis::pause_node() {
   sleep_for(length);
   cluster_.resume(i);
   stop_fault("pause", "SIGCONT " + cluster_.id(i));
+  return true;
+}
+
+// Stale attempts on purpose: one member's links to its peers (not to its
+// clients) get slow, each way by a sixth to a fifth of the clients'
+// attempt timeout. Its rounds (two round trips at most) still finish
+// within the round timeout, but its lock actors' intake backs up behind them, and
+// queued requests outlast the clients' patience: clients retry through the
+// other members (refreshes with other ttls, re-acquires), which form a
+// majority among themselves, and the backlogged member proposes the queued
+// attempts after their newer retries were applied.
+bool Nemesis::backlog() {
+  auto up = running_members();
+  if (up.size() < 2)
+    return false;
+  auto node = up[rng_() % up.size()];
+  auto delay = uniform(options_.attempt_timeout / 6, options_.attempt_timeout / 5);
+  auto length = fit(uniform(4000ms, 8000ms));
+  auto set = [&](milliseconds d) {
+    for (size_t j = 0; j < cluster_.size(); ++j)
+      if (j != node) {
+        cluster_.link(node, j).set_delay(d);
+        cluster_.link(j, node).set_delay(d);
+      }
+  };
+  // A holder that asks the backlogged member first and gives up on it
+  // sooner than its rounds take: its refreshes (ttls that lengthen and
+  // shorten) are retried through the others while the member still queues
+  // them; a taker through another member takes the lock when it lapses.
+  // A lock whose home, for the holder's server list, is the member.
+  RoutedClient holder;
+  holder.servers = starting_at(node, cluster_.size());
+  std::vector<godistlock::net::Endpoint> holder_servers;
+  for (auto i : holder.servers)
+    holder_servers.push_back(workload_.servers().at(i));
+  std::string lock;
+  for (int k = 0; k < 1000; ++k) {
+    lock = "backlog-" + std::to_string(fault_number_ + 1) + "-" + std::to_string(k);
+    if (godistlock::client::home_server(holder_servers, lock) == size_t{0})
+      break;
+  }
+  holder.name = lock + "-holder-via-" + cluster_.id(node);
+  holder.lock = lock;
+  // Leases that outlive a late attempt, so that it finds the grant alive.
+  holder.ttl = 1000ms;
+  holder.ttl_max = options_.lease * 3;
+  holder.attempt_timeout = delay; // a round through the member takes twice that at least
+  holder.hold_min = 2000ms;
+  holder.hold_max = 4000ms;
+  holder.wait = options_.lease;
+  holder.between = 100ms;
+  auto taker = taker_via(lock + "-taker-via-" + cluster_.id(up[0] == node ? up[1] : up[0]),
+                         up[0] == node ? up[1] : up[0], lock, 50ms);
+  auto end = steady_clock::now() + length;
+  set(delay);
+  start_fault("backlog", "links between " + cluster_.id(node) + " and its peers delayed by " +
+                             std::to_string(delay.count()) + " ms each way for " +
+                             std::to_string(length.count()) + " ms");
+  start_routed({holder, taker}, end);
+  sleep_for(length);
+  set(0ms);
+  join_routed();
+  // Bytes already held back still arrive, and the queued attempts run.
+  sleep_for(fit(delay * 2));
+  stop_fault("backlog", "links of " + cluster_.id(node) + " at full speed");
   return true;
 }
 
@@ -413,15 +491,6 @@ void Nemesis::join_routed() {
       t.join();
   routed_.clear();
 }
-
-namespace {
-std::vector<size_t> starting_at(size_t first, size_t n) {
-  std::vector<size_t> out;
-  for (size_t k = 0; k < n; ++k)
-    out.push_back((first + k) % n);
-  return out;
-}
-} // namespace
 
 // A majority loses a grant by two faults that each look harmless: minority
 // M misses grants while cut off, then B (which has them) is wiped and comes
@@ -710,6 +779,12 @@ void Nemesis::run(int64_t stop_faults_at) {
     return;
   // Fault lengths are cut to fit before the deadline (see fit()).
   stop_faults_at_ = stop_faults_at;
+  // Every run that may have stale attempts has them: this one goes first.
+  if (options_.faults.count("backlog") &&
+      now_ns() + duration_cast<nanoseconds>(10s).count() < stop_faults_at) {
+    backlog();
+    sleep_for(uniform(500ms, 2000ms));
+  }
   while (now_ns() + 1'500'000'000 < stop_faults_at) {
     auto& kind = kinds[rng_() % kinds.size()];
     // A composite fault is several steps, each cut by fit(): start one only
@@ -720,6 +795,7 @@ void Nemesis::run(int64_t stop_faults_at) {
                  : kind == "stale-acceptor"      ? lease * 5 + 1000ms
                  : kind == "slow-reply"          ? lease * 4 + 1000ms
                  : kind == "client-skew"         ? milliseconds(17'000) // 2 stops of <= 5 s, 3-6 s
+                 : kind == "backlog"             ? milliseconds(10'000)
                                                  : milliseconds(0);
     if (now_ns() + duration_cast<nanoseconds>(whole).count() >= stop_faults_at) {
       sleep_for(100ms);
@@ -738,6 +814,8 @@ void Nemesis::run(int64_t stop_faults_at) {
       done = wipe_restart();
     else if (kind == "pause")
       done = pause_node();
+    else if (kind == "backlog")
+      done = backlog();
     else if (kind == "client-pause")
       done = pause_client();
     else if (kind == "client-skew")

@@ -27,6 +27,9 @@ struct NemesisOptions {
   std::set<std::string> faults;
   uint64_t seed = 1;
   std::chrono::milliseconds lease{2000};
+  // The clients' attempt timeout: backlog delays a member's client link
+  // so that they move on while their attempts are on the way there.
+  std::chrono::milliseconds attempt_timeout{2000};
   // Clock rate given to a skewed node (its reciprocal-ish 2 - rate for a slow one).
   double skew_rate = 1.001;
   bool skew_supported = false;
@@ -71,6 +74,7 @@ private:
   bool kill_restart();
   bool wipe_restart();
   bool pause_node();
+  bool backlog();
   bool pause_client();
   bool skew_client();
   bool partition();

@@ -99,14 +99,20 @@ std::optional<client::Lease> RecordingClient::acquire(const std::string& lock, m
   return r.lease;
 }
 
-std::optional<client::Lease> RecordingClient::refresh(const client::Lease& lease) {
-  auto id = invoke(Op::refresh, lease.name, lease.token);
-  auto r = client_.refresh(lease, lease.ttl, lease.trusted_until);
+std::optional<client::Lease> RecordingClient::refresh(const client::Lease& lease,
+                                                      std::optional<milliseconds> ttl) {
+  auto asked = ttl.value_or(lease.ttl);
+  auto id =
+      invoke(Op::refresh, lease.name, lease.token, "ttl " + std::to_string(asked.count()) + " ms");
+  auto r = client_.refresh(lease, asked, lease.trusted_until);
   complete(Op::refresh, id, lease.name, outcome_of(r.status), lease.token,
            r.ok() ? std::string() : r.message, r.ok() ? real_time_(r.lease.trusted_until) : 0);
   if (!r.ok())
     return std::nullopt;
+  // Trusting the later end is what a holder does (LockHolder too): no
+  // refresh, however delayed or short, may cut a lease short.
   auto extended = lease;
+  extended.ttl = r.lease.ttl;
   extended.trusted_until = std::max(lease.trusted_until, r.lease.trusted_until);
   return extended;
 }

@@ -44,8 +44,11 @@ public:
   std::optional<godistlock::client::Lease> acquire(const std::string& lock,
                                                    std::chrono::milliseconds ttl,
                                                    std::optional<std::chrono::milliseconds> wait);
-  // The extended lease, or nullopt if the refresh did not succeed.
-  std::optional<godistlock::client::Lease> refresh(const godistlock::client::Lease& lease);
+  // The extended lease, or nullopt if the refresh did not succeed. Asks for
+  // `ttl` (default: the lease's); the lease keeps the later trusted end.
+  std::optional<godistlock::client::Lease>
+  refresh(const godistlock::client::Lease& lease,
+          std::optional<std::chrono::milliseconds> ttl = std::nullopt);
   void release(const std::string& lock, uint64_t token);
   void status(const std::string& lock);
 

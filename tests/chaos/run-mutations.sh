@@ -47,6 +47,7 @@ runs=(
   "slow-client-clock|client-pause,client-skew|1|40s"
   "lifo-queue|none|1|60s|--clients 5 --hot-locks 1 --ttl 1s"
   "skip-promise-fsync|crash-after-promise|1|40s"
+  "stale-lease-restart|backlog|1|30s"
 )
 # Mutations not caught yet (docs/testing.md, "Mutations"): none today.
 gap_runs=()
@@ -56,6 +57,7 @@ controls_runs=(
   "|crash-after-promise|1|40s"
   "|slow-reply|1|30s"
   "|client-pause,client-skew|1|40s"
+  "|backlog|1|30s"
 )
 
 # The checker each mutation must make fire (docs/testing.md, "Mutations"):

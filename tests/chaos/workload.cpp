@@ -6,6 +6,7 @@
 #include "client/client.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <random>
 #include <unistd.h>
 
@@ -55,15 +56,39 @@ milliseconds uniform_ms(std::mt19937_64& rng, int64_t lo, int64_t hi) {
   return milliseconds(std::uniform_int_distribution<int64_t>(lo, hi)(rng));
 }
 
-// Holds `lease` for `hold`: refreshes at a third of the trusted time,
-// fenced writes in between, stops when the lease is lost or on `stopping`.
-// Logs cs-enter before (by the caller) and cs-exit here, then releases.
+// A ttl from lo to hi, log-uniform: short and long leases alike.
+milliseconds ttl_between(std::mt19937_64& rng, milliseconds lo, milliseconds hi) {
+  double a = std::log(static_cast<double>(lo.count()));
+  double b = std::log(static_cast<double>(std::max(lo, hi).count()));
+  return milliseconds(
+      static_cast<int64_t>(std::exp(std::uniform_real_distribution<double>(a, b)(rng))));
+}
+
+// When to refresh: after a third of the shorter of what is trusted and what
+// the next refresh asks for.
+client::LeaseClock::time_point next_refresh(const client::Lease& lease, milliseconds ttl) {
+  auto now = client::LeaseClock::now();
+  auto left =
+      lease.trusted_until > now ? lease.trusted_until - now : client::LeaseClock::duration{};
+  auto trusted = std::min<client::LeaseClock::duration>(left, client::trusted_lease(ttl));
+  return now + trusted / 3;
+}
+
+// Holds `lease` for `hold`: refreshes at a third of the trusted time, each
+// refresh asking for a ttl from `ttl_range` (longer or shorter than the
+// lease), fenced writes in between, stops when the lease is lost or on
+// `stopping`. Logs cs-enter before (by the caller) and cs-exit here, then
+// releases.
 void hold_lock(Actor& actor, FencedRegister& store, client::Lease lease, milliseconds hold,
-               std::mt19937_64& rng, const std::atomic<bool>& stopping) {
+               std::pair<milliseconds, milliseconds> ttl_range, std::mt19937_64& rng,
+               const std::atomic<bool>& stopping) {
   const auto& lock = lease.name;
-  const auto trusted = duration_cast<milliseconds>(client::trusted_lease(lease.ttl));
   auto hold_until = client::LeaseClock::now() + hold;
-  auto refresh_at = client::LeaseClock::now() + trusted / 3;
+  auto next_ttl = [&] {
+    return rng() % 2 ? lease.ttl : ttl_between(rng, ttl_range.first, ttl_range.second);
+  };
+  auto ttl = next_ttl();
+  auto refresh_at = next_refresh(lease, ttl);
   for (;;) {
     auto now = client::LeaseClock::now();
     if (!lease.still_trusted()) {
@@ -73,13 +98,14 @@ void hold_lock(Actor& actor, FencedRegister& store, client::Lease lease, millise
     if (now >= hold_until || stopping)
       break;
     if (now >= refresh_at) {
-      auto extended = actor.refresh(lease);
+      auto extended = actor.refresh(lease, ttl);
       if (!extended) {
         actor.note(EventType::lease_lost, lock, lease.token, "a refresh failed");
         break;
       }
       lease = *extended;
-      refresh_at = client::LeaseClock::now() + trusted / 3;
+      ttl = next_ttl();
+      refresh_at = next_refresh(lease, ttl);
       continue;
     }
     actor.write(store, lease);
@@ -146,10 +172,12 @@ void Workload::client_loop(size_t index) {
   const auto ttl = options_.ttl;
 
   while (!stopping_) {
+    bool is_hot = std::uniform_int_distribution<int>(0, 99)(rng) < 70;
     std::string lock =
-        std::uniform_int_distribution<int>(0, 99)(rng) < 70
-            ? hot[rng() % hot.size()]
-            : "cold-" + std::to_string(rng() % std::max<size_t>(1, options_.cold_locks));
+        is_hot ? hot[rng() % hot.size()]
+               : "cold-" + std::to_string(rng() % std::max<size_t>(1, options_.cold_locks));
+    std::pair<milliseconds, milliseconds> ttl_range{options_.ttl_min,
+                                                    is_hot ? options_.ttl : options_.cold_ttl};
     int dice = std::uniform_int_distribution<int>(0, 99)(rng);
     if (dice < 15) {
       actor.status(lock);
@@ -158,7 +186,7 @@ void Workload::client_loop(size_t index) {
     std::optional<milliseconds> wait;
     if (dice >= 45)
       wait = uniform_ms(rng, 200, 3000);
-    auto lease = actor.acquire(lock, ttl, wait);
+    auto lease = actor.acquire(lock, ttl_between(rng, ttl_range.first, ttl_range.second), wait);
     if (!lease) {
       std::this_thread::sleep_for(uniform_ms(rng, 10, 150));
       continue;
@@ -168,7 +196,6 @@ void Workload::client_loop(size_t index) {
     // wait there, so a takeover right after the lease ends is likely.
     bool freeze = false;
     milliseconds pause{0};
-    bool is_hot = std::find(hot.begin(), hot.end(), lock) != hot.end();
     {
       std::lock_guard<std::mutex> guard(pause_mutex_);
       if (is_hot && pause_wanted_ && !pause_taken_) {
@@ -206,7 +233,7 @@ void Workload::client_loop(size_t index) {
     auto hold = std::uniform_int_distribution<int>(0, 99)(rng) < 65
                     ? uniform_ms(rng, 0, 300)
                     : uniform_ms(rng, 300, ttl.count() * 5 / 2);
-    hold_lock(actor, store_, *lease, hold, rng, stopping_);
+    hold_lock(actor, store_, *lease, hold, ttl_range, rng, stopping_);
     actor.release(lock, lease->token);
   }
 }
@@ -216,6 +243,8 @@ size_t Workload::run_routed(const RoutedClient& spec, steady_clock::time_point u
   options.servers.clear();
   for (auto i : spec.servers)
     options.servers.push_back(options_.servers.at(i));
+  if (spec.attempt_timeout)
+    options.attempt_timeout = *spec.attempt_timeout;
   Actor actor(spec.name, options, history_);
   std::mt19937_64 rng(options_.seed * 1000003 + std::hash<std::string>{}(spec.name));
   size_t grants = 0;
@@ -240,7 +269,8 @@ size_t Workload::run_routed(const RoutedClient& spec, steady_clock::time_point u
         actor.release(spec.lock, lease->token);
         continue;
       }
-      hold_lock(actor, store_, *lease, hold, rng, stopping_);
+      hold_lock(actor, store_, *lease, hold, {spec.ttl, spec.ttl_max.value_or(spec.ttl)}, rng,
+                stopping_);
     }
     std::this_thread::sleep_for(spec.between);
   }

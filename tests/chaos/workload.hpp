@@ -26,10 +26,17 @@ struct WorkloadOptions {
   std::vector<godistlock::net::Endpoint> servers;
   size_t clients = 4;
   uint64_t seed = 1;
+  // Each acquire and refresh asks for its own ttl, from ttl_min up to `ttl`
+  // on hot locks and up to `cold_ttl` on cold ones; refreshes lengthen and
+  // shorten leases. Liveness bounds use `ttl`: only hot locks are probed.
   std::chrono::milliseconds ttl{2000};
+  std::chrono::milliseconds ttl_min{200};
+  std::chrono::milliseconds cold_ttl{10000};
   size_t hot_locks = 3;
   size_t cold_locks = 50;
-  std::chrono::milliseconds attempt_timeout{2000};
+  // Short enough that a refresh of a lease of a second or two can still
+  // be retried through another member before its trusted time ends.
+  std::chrono::milliseconds attempt_timeout{1000};
   bool lease_from_reply = false; // the client-side mutation
 };
 
@@ -42,6 +49,10 @@ struct RoutedClient {
   std::vector<size_t> servers;
   std::string lock;
   std::chrono::milliseconds ttl{2000};
+  // Refreshes ask for a ttl from `ttl` up to this (default: `ttl` only).
+  std::optional<std::chrono::milliseconds> ttl_max;
+  // Its own attempt timeout (default: the workload's).
+  std::optional<std::chrono::milliseconds> attempt_timeout;
   std::chrono::milliseconds hold_min{0};
   std::chrono::milliseconds hold_max{100};
   std::optional<std::chrono::milliseconds> wait; // nullopt: try-lock
@@ -84,6 +95,7 @@ public:
   void probe(const std::vector<std::string>& locks, std::chrono::milliseconds wait);
 
   std::vector<std::string> hot_locks() const;
+  const std::vector<godistlock::net::Endpoint>& servers() const { return options_.servers; }
 
   // Runs `spec` on the calling thread until `until` (or stop()). Bounded:
   // every call it makes has a deadline. Returns how many grants it got.
