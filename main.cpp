@@ -35,7 +35,7 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
-  net::SystemConfig cfg;
+  net::SystemConfig cfg{cli.scheduler};
   caf::actor_system sys{cfg};
   try {
     actors::Node node{sys, cli.node};

@@ -10,10 +10,12 @@ const char* const node_usage =
     "usage: godistlock-node --id ID --listen HOST:PORT --data-dir DIR\n"
     "                       [--peers [ID@]HOST:PORT,...] [--bootstrap] [--accept-data-loss]\n"
     "                       [--durability fsync|none] [--log-level error|warn|info|debug]\n"
-    "                       [--idle-retire DUR]\n"
+    "                       [--idle-retire DUR] [--threads N] [--scheduler sharing|stealing]\n"
     "  --peers      the other members of the cluster (every node gets the same list)\n"
     "  --bootstrap  a brand-new cluster: start with no data when no member holds any\n"
     "  --accept-data-loss  after a majority lost its data: vote anyway (see docs/operations.md)\n"
+    "  --threads    actor worker threads (default: the cores, 2 to 4)\n"
+    "  --scheduler  CAF scheduler policy (default sharing; stealing polls while idle)\n"
     "Fault-injection flags, for tests only (docs/testing.md): --test-mutation NAME,\n"
     "--test-clock-rate F, --test-hold-accepts DUR. They break the node on purpose.\n";
 
@@ -55,6 +57,23 @@ std::string parse_node_command_line(const std::vector<std::string>& args, NodeCo
       if (value.empty())
         return "bad --data-dir: empty path";
       out.node.data_dir = value;
+    } else if (flag == "--threads" || flag == "--scheduler") {
+      auto policy = out.scheduler.policy;
+      size_t threads = out.scheduler.threads;
+      if (flag == "--scheduler") {
+        policy = value;
+      } else {
+        char* end = nullptr;
+        auto n = std::strtoull(value.c_str(), &end, 10);
+        if (value.empty() || *end != '\0' || value[0] == '-' || n > 64)
+          return "bad --threads '" + value + "': expected 1 to 64";
+        threads = static_cast<size_t>(n);
+      }
+      std::string error;
+      auto parsed = net::parse_scheduler(policy, threads, error);
+      if (!parsed)
+        return "bad " + flag + " '" + value + "': " + error;
+      out.scheduler = *parsed;
     } else if (flag == "--durability") {
       if (value == "fsync")
         out.node.fsync = true;

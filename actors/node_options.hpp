@@ -3,6 +3,7 @@
 
 #include "actors/node.hpp"
 #include "core/log.hpp"
+#include "net/system_config.hpp"
 
 #include <string>
 #include <vector>
@@ -12,6 +13,7 @@ namespace godistlock::actors {
 struct NodeCommandLine {
   NodeOptions node;
   core::LogLevel log_level = core::LogLevel::info;
+  net::SchedulerOptions scheduler;
   bool help = false;
   // Fault-injection harness only: this node's clock runs at this rate.
   double test_clock_rate = 1.0;

@@ -114,10 +114,34 @@ const char* to_string(Status s) {
   }
 }
 
-struct Client::Impl {
-  ClientOptions options;
+namespace {
+
+// One actor system per process, shared by every Client in it (as a gRPC
+// channel is): one scheduler, one middleman, one connection per server.
+// It lives while any Client does.
+struct Runtime {
   net::SystemConfig cfg;
   caf::actor_system sys{cfg};
+};
+
+std::shared_ptr<Runtime> shared_runtime() {
+  static std::mutex mutex;
+  static std::weak_ptr<Runtime> current;
+  std::lock_guard<std::mutex> guard(mutex);
+  auto runtime = current.lock();
+  if (!runtime) {
+    runtime = std::make_shared<Runtime>();
+    current = runtime;
+  }
+  return runtime;
+}
+
+} // namespace
+
+struct Client::Impl {
+  ClientOptions options;
+  std::shared_ptr<Runtime> runtime = shared_runtime();
+  caf::actor_system& sys = runtime->sys;
   std::shared_ptr<ConnectionTable> connections = std::make_shared<ConnectionTable>();
   caf::actor watcher;
   std::atomic<size_t> preferred{0};
