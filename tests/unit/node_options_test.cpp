@@ -90,3 +90,30 @@ BOOST_AUTO_TEST_CASE(bad_values_are_one_clear_error) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(node_scheduler_options)
+
+BOOST_AUTO_TEST_CASE(sharing_with_two_to_four_threads_by_default) {
+  NodeCommandLine cli;
+  BOOST_TEST(parse_node_command_line(minimal(), cli) == "");
+  BOOST_TEST(cli.scheduler.policy == "sharing");
+  BOOST_TEST(cli.scheduler.threads >= 2u);
+  BOOST_TEST(cli.scheduler.threads <= 4u);
+}
+
+BOOST_AUTO_TEST_CASE(threads_and_policy_can_be_set) {
+  NodeCommandLine cli;
+  BOOST_TEST(parse_node_command_line(with({"--threads", "7", "--scheduler", "stealing"}), cli) ==
+             "");
+  BOOST_TEST(cli.scheduler.threads == 7u);
+  BOOST_TEST(cli.scheduler.policy == "stealing");
+}
+
+BOOST_AUTO_TEST_CASE(bad_threads_and_policies_are_refused) {
+  for (auto bad : {"0", "65", "-1", "two", "", "3x"})
+    BOOST_TEST(error_of(with({"--threads", bad})).rfind("bad --threads", 0) == 0, bad);
+  for (auto bad : {"testing", "Sharing", ""})
+    BOOST_TEST(error_of(with({"--scheduler", bad})).rfind("bad --scheduler", 0) == 0, bad);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
