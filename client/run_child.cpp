@@ -248,7 +248,6 @@ void RunChild::stop_job() {
     tty_ = foreground_terminal();
     give_terminal();
   }
-  signal_group(SIGCONT);
 }
 
 void RunChild::give_terminal() {

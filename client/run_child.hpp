@@ -37,7 +37,8 @@ public:
   // Sends `signal` to every process of the command's group.
   void signal_group(int signal);
   // Stops the command's group and then the tool itself (job control: Ctrl-Z);
-  // returns once the tool is continued, after continuing the group.
+  // returns once the tool is continued. The group stays stopped: the caller
+  // continues it only if the lock is still held.
   void stop_job();
   // Takes the terminal back and kills whatever is left of the group (the
   // command too, if it still runs), then reaps it. Call before releasing.

@@ -1,11 +1,15 @@
 // How `run` keeps its command from outliving the lock, even when the tool
 // itself is killed with SIGKILL (nothing in the tool runs then):
 //  - The command runs in a process group of its own, led by a tiny guardian
-//    process forked from the tool. The guardian ignores every catchable
-//    signal and blocks reading a "lifeline" pipe whose only writer is the
+//    process forked from the tool (no exec; it holds no other descriptor).
+//    The guardian ignores the signals the tool forwards and the job-control
+//    stops, and blocks reading a "lifeline" pipe whose only writer is the
 //    tool. When the tool dies, however it dies, the kernel closes the pipe;
 //    the guardian reads EOF and SIGKILLs the whole group, itself included.
-//    That reaches grandchildren that PR_SET_PDEATHSIG cannot.
+//    That reaches grandchildren that PR_SET_PDEATHSIG cannot, and a
+//    `kill -9` of the tool's own process group does not reach the guardian.
+//    A pipe rather than a pidfd: EOF needs no polling and no recent kernel,
+//    and it cannot come while the tool lives.
 //  - The command itself also has PR_SET_PDEATHSIG(SIGKILL), set between fork
 //    and exec, and checks that the tool did not die before the prctl.
 //  - The guardian leads the group and stays unreaped until the tool reaps it
@@ -120,6 +124,13 @@ ChildEnd supervise_child(RunChild& child, const LockHolder& holder, const LossRe
   ChildEnd end;
   std::optional<steady_clock::time_point> terminated_at;
   bool killed = false;
+  auto stop_job = [&] {
+    child.stop_job();
+    // A lease that ran out while the job was stopped: the loss check below
+    // sends SIGTERM first, so that nothing runs on without the lock.
+    if (terminated_at || !lock_loss(holder, loss))
+      child.signal_group(SIGCONT);
+  };
   for (;;) {
     int wait_status = 0;
     auto reaped = child.poll(wait_status);
@@ -127,7 +138,7 @@ ChildEnd supervise_child(RunChild& child, const LockHolder& holder, const LossRe
       // Ctrl-Z (or a read from the terminal in the background) stopped the
       // command: stop the tool too, so that the shell sees the job stopped.
       if (stopped_by_terminal(wait_status))
-        child.stop_job();
+        stop_job();
       continue;
     }
     if (reaped == child.pid() || (reaped < 0 && errno != EINTR)) {
@@ -144,7 +155,7 @@ ChildEnd supervise_child(RunChild& child, const LockHolder& holder, const LossRe
     }
     while (int signal = take_signal()) {
       if (signal == SIGTSTP)
-        child.stop_job();
+        stop_job();
       else
         child.signal_group(signal);
     }

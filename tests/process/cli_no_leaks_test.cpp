@@ -38,6 +38,14 @@ pid_t process_group(pid_t pid) {
   return static_cast<pid_t>(pgrp);
 }
 
+// The state letter of `pid` (R, S, T for stopped, Z...), or '?'.
+char process_state(pid_t pid) {
+  auto stat = read_file("/proc/" + std::to_string(pid) + "/stat");
+  auto close_paren = stat.rfind(')');
+  return close_paren != std::string::npos && close_paren + 2 < stat.size() ? stat[close_paren + 2]
+                                                                           : '?';
+}
+
 std::optional<pid_t> read_pid(const std::string& path) {
   auto text = trim(read_file(path));
   if (text.empty())
@@ -117,6 +125,33 @@ BOOST_AUTO_TEST_CASE(run_forwards_more_signals) {
       BOOST_CHECK(json_bool(status(name), "held") == false);
     }
   }
+}
+
+// SIGTSTP stops the command's whole group and then the tool, so that nothing
+// works on while the lease is not refreshed; SIGCONT to the tool resumes both.
+BOOST_AUTO_TEST_CASE(run_sigtstp_stops_the_whole_job) {
+  const auto pidfile = scratch().file("pid");
+  const auto go = scratch().file("go");
+  auto& run = gdl_background(
+      {"run", "T1", "--owner", "runner", "--", "sh", "-c",
+       publish("$$", pidfile) + "; while [ ! -e '" + go + "' ]; do sleep 0.05; done"});
+  BOOST_REQUIRE_MESSAGE(eventually([&] { return file_exists(pidfile) || !run.running(); }, 10000ms),
+                        run.describe());
+  auto child = read_pid(pidfile);
+  BOOST_REQUIRE(child);
+  run.send_signal(SIGTSTP);
+  BOOST_CHECK_MESSAGE(
+      eventually([&] { return process_state(run.pid()) == 'T' && process_state(*child) == 'T'; },
+                 5000ms),
+      "not stopped: tool " << process_state(run.pid()) << ", command " << process_state(*child));
+  run.send_signal(SIGCONT);
+  BOOST_CHECK_MESSAGE(eventually([&] { return process_state(*child) != 'T'; }, 5000ms),
+                      "the command stayed stopped");
+  write_file(go, "");
+  auto e = run.wait_for(10000ms);
+  BOOST_REQUIRE_MESSAGE(e, run.describe());
+  BOOST_CHECK_MESSAGE(e->exited && e->code == 0, run.describe());
+  BOOST_CHECK(json_bool(status("T1"), "held") == false);
 }
 
 // CMD is looked up before the lock is taken: 127 not found, 126 not executable.
