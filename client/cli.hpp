@@ -32,6 +32,7 @@ struct CliCommand {
   std::string name;
   std::chrono::milliseconds ttl{30000};
   std::optional<std::chrono::milliseconds> wait; // nullopt: wait forever
+  std::optional<int> conflict_exit_code;         // exit status when not acquired (else 1)
   std::string owner;                             // empty: unique to this invocation
   uint64_t token = 0;
   bool json = false;

@@ -386,6 +386,11 @@ AcquireReply Client::acquire(const std::string& name, const AcquireOptions& opti
     auto req = impl_->new_request();
     std::map<uint32_t, LeaseClock::time_point> sent_at;
     for (;;) {
+      if (options.stop_requested && options.stop_requested()) {
+        if (asked) // our place in the queue would otherwise be offered to nobody for 2 s
+          impl_->cancel_wait(name, owner);
+        return Impl::fail<AcquireReply>(Status::not_acquired, "interrupted");
+      }
       bool try_lock = options.wait && options.wait->count() == 0;
       auto wait_ms = try_lock ? 0 : remaining_wait_ms();
       if (!try_lock && wait_ms == 0 && asked) {

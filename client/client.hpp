@@ -67,6 +67,11 @@ struct AcquireOptions {
   std::string owner; // empty: the client id (unique per Client)
   // Called on the calling thread with each QUEUED reply's place (1 = next; 0: not said).
   std::function<void(uint64_t position)> on_queued;
+  // Asked before every attempt: once it returns true the acquire leaves the
+  // wait queue (as when the wait runs out) and fails with Status::not_acquired.
+  // An attempt already in flight is not cut short (it is back within one park
+  // window); if it brings a grant, that grant is returned.
+  std::function<bool()> stop_requested;
 };
 
 struct Reply {

@@ -73,7 +73,7 @@ std::string check_owner(std::string_view owner) {
 
 std::string check_ttl_ms(uint64_t ttl_ms) {
   if (ttl_ms < min_ttl_ms || ttl_ms > max_ttl_ms)
-    return "ttl must be between 100ms and 1h, got " + format_duration_ms(ttl_ms);
+    return "ttl must be between 100ms and 24h, got " + format_duration_ms(ttl_ms);
   return {};
 }
 

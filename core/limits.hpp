@@ -13,7 +13,7 @@ namespace godistlock::core {
 constexpr size_t max_name_bytes = 512;
 constexpr size_t max_owner_bytes = 128;
 constexpr uint64_t min_ttl_ms = 100;
-constexpr uint64_t max_ttl_ms = 3'600'000;
+constexpr uint64_t max_ttl_ms = 86'400'000;
 constexpr uint64_t max_wait_ms = 3'600'000;
 // Waiters beyond this are refused ("queue full"): the queue is part of the
 // replicated value, so it must stay small.

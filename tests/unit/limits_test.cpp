@@ -232,14 +232,16 @@ BOOST_AUTO_TEST_CASE(random_bytes_never_crash_and_match_a_reference) {
 
 // ---------------------------------------------------------------- ttl and wait
 
-BOOST_AUTO_TEST_CASE(ttl_must_be_between_100ms_and_1h) {
-  BOOST_TEST(core::check_ttl_ms(0) == "ttl must be between 100ms and 1h, got 0s");
-  BOOST_TEST(core::check_ttl_ms(99) == "ttl must be between 100ms and 1h, got 99ms");
+BOOST_AUTO_TEST_CASE(ttl_must_be_between_100ms_and_24h) {
+  BOOST_TEST(core::check_ttl_ms(0) == "ttl must be between 100ms and 24h, got 0s");
+  BOOST_TEST(core::check_ttl_ms(99) == "ttl must be between 100ms and 24h, got 99ms");
   BOOST_TEST(core::check_ttl_ms(100) == "");
   BOOST_TEST(core::check_ttl_ms(30'000) == "");
   BOOST_TEST(core::check_ttl_ms(3'600'000) == "");
-  BOOST_TEST(core::check_ttl_ms(3'600'001) == "ttl must be between 100ms and 1h, got 3600001ms");
-  BOOST_TEST(core::check_ttl_ms(7'200'000) == "ttl must be between 100ms and 1h, got 2h");
+  BOOST_TEST(core::check_ttl_ms(7'200'000) == "");
+  BOOST_TEST(core::check_ttl_ms(86'400'000) == "");
+  BOOST_TEST(core::check_ttl_ms(86'400'001) == "ttl must be between 100ms and 24h, got 86400001ms");
+  BOOST_TEST(core::check_ttl_ms(90'000'000) == "ttl must be between 100ms and 24h, got 25h");
   BOOST_TEST(core::check_ttl_ms(std::numeric_limits<uint64_t>::max()) != "");
 }
 
@@ -532,15 +534,15 @@ BOOST_AUTO_TEST_CASE(acquire_checks_owner_ttl_and_wait) {
              "owner id is 129 bytes; the limit is 128");
   BOOST_TEST(validate(acquire("orders", "bad\x01")) ==
              "owner id must be UTF-8 without control characters");
-  BOOST_TEST(validate(acquire("orders", "w", 0)) == "ttl must be between 100ms and 1h, got 0s");
-  BOOST_TEST(validate(acquire("orders", "w", 99)) == "ttl must be between 100ms and 1h, got 99ms");
-  BOOST_TEST(validate(acquire("orders", "w", 3'600'001)) != "");
+  BOOST_TEST(validate(acquire("orders", "w", 0)) == "ttl must be between 100ms and 24h, got 0s");
+  BOOST_TEST(validate(acquire("orders", "w", 99)) == "ttl must be between 100ms and 24h, got 99ms");
+  BOOST_TEST(validate(acquire("orders", "w", 86'400'001)) != "");
   BOOST_TEST(validate(acquire("orders", "w", 1000, 3'600'001)) ==
              "wait must be between 0 and 1h, got 3600001ms");
   // The first problem wins: the owner is reported before the ttl.
   BOOST_TEST(validate(acquire("orders", "", 0, 3'600'001)) == "owner id must not be empty");
   BOOST_TEST(validate(acquire("orders", "w", 0, 3'600'001)) ==
-             "ttl must be between 100ms and 1h, got 0s");
+             "ttl must be between 100ms and 24h, got 0s");
   // ...and the name before the owner.
   BOOST_TEST(validate(acquire("", "")) == "lock name must not be empty");
 }
@@ -554,8 +556,8 @@ BOOST_AUTO_TEST_CASE(tokens_must_be_positive) {
 }
 
 BOOST_AUTO_TEST_CASE(refresh_checks_ttl) {
-  BOOST_TEST(validate(refresh("orders", 5, 99)) == "ttl must be between 100ms and 1h, got 99ms");
-  BOOST_TEST(validate(refresh("orders", 5, 3'600'001)) != "");
+  BOOST_TEST(validate(refresh("orders", 5, 99)) == "ttl must be between 100ms and 24h, got 99ms");
+  BOOST_TEST(validate(refresh("orders", 5, 86'400'001)) != "");
   BOOST_TEST(validate(refresh("orders", 5, 100)) == "");
   BOOST_TEST(validate(refresh("orders", 0, 99)) == "token must be a positive integer");
 }
