@@ -14,10 +14,59 @@
 #include <map>
 #include <mutex>
 #include <random>
+#include <thread>
 
 namespace godistlock::client {
 
 namespace {
+
+using namespace std::chrono;
+
+// CAF's error codes in the words a user of the client understands.
+std::string plain_words(const caf::error& e, std::chrono::milliseconds timeout) {
+  if (e.category() == caf::atom("system")) {
+    switch (static_cast<caf::sec>(e.code())) {
+    case caf::sec::request_timeout:
+      return "no answer within " + std::to_string(timeout.count()) + " ms";
+    case caf::sec::cannot_connect_to_node:
+      return "cannot connect (nothing listening, or unreachable)";
+    case caf::sec::no_actor_published_at_port:
+      return "not a GoDistLock node";
+    case caf::sec::unexpected_actor_messaging_interface:
+      return "a GoDistLock node of an incompatible version";
+    case caf::sec::remote_linking_failed:
+    case caf::sec::connection_timeout:
+    case caf::sec::request_receiver_down:
+      return "the connection was lost";
+    default:
+      break;
+    }
+  }
+  if (e.category() == caf::atom("exit"))
+    return "the connection was lost";
+  return "connection failed";
+}
+
+// Pauses between rounds of attempts when no server answered: 50 ms
+// doubling to 1 s, each with up to 50 % random jitter, and never past
+// `until`; looks at `stop` every 50 ms.
+class Backoff {
+public:
+  void wait(std::optional<LeaseClock::time_point> until, const std::function<bool()>& stop) {
+    std::uniform_int_distribution<int64_t> jitter(0, next_.count() / 2);
+    auto end = LeaseClock::now() + next_ + milliseconds(jitter(rng_));
+    if (until)
+      end = std::min(end, *until);
+    while (LeaseClock::now() < end && !(stop && stop()))
+      std::this_thread::sleep_until(std::min(end, LeaseClock::now() + milliseconds(50)));
+    next_ = std::min(next_ * 2, milliseconds(1000));
+  }
+  void reset() { next_ = milliseconds(50); }
+
+private:
+  milliseconds next_{50};
+  std::mt19937_64 rng_{std::random_device{}()};
+};
 
 std::string home_key(const net::Endpoint& server) {
   return "\n" + server.to_string();
@@ -37,7 +86,6 @@ size_t rendezvous(const std::vector<std::string>& keys, const std::string& lock)
   return best;
 }
 
-using namespace std::chrono;
 using caf::atom;
 
 std::string random_id() {
@@ -177,7 +225,7 @@ struct Client::Impl {
     }
     auto h = net::connect_node(sys, options.servers[i], options.attempt_timeout);
     if (!h) {
-      error = options.servers[i].to_string() + ": " + sys.render(h.error());
+      error = plain_words(h.error(), options.attempt_timeout);
       return std::nullopt;
     }
     caf::anon_send(watcher, caf::actor_cast<caf::actor>(*h));
@@ -238,20 +286,27 @@ struct Client::Impl {
     auto home = home_of(messages::lock_name(req));
     size_t start = only ? *only : home ? *home : preferred.load();
     size_t tries = only ? 1 : n;
+    // Why each server tried did not answer, in the order tried.
+    std::vector<std::string> why;
+    auto failed = [&](size_t i, const std::string& reason) {
+      why.push_back(options.servers[i].to_string() + ": " + reason);
+      note_failure(i);
+    };
     for (size_t k = 0; k < tries; ++k) {
       size_t i = (start + k) % n;
       auto timeout = options.attempt_timeout + extra_wait;
       if (deadline) {
         auto left = duration_cast<milliseconds>(*deadline - LeaseClock::now());
         if (left <= milliseconds(0)) {
-          ex.error = "deadline passed";
+          why.push_back("deadline passed");
           break;
         }
         timeout = std::min(timeout, left);
       }
-      auto handle = connection(i, ex.error);
+      std::string error;
+      auto handle = connection(i, error);
       if (!handle) {
-        note_failure(i);
+        failed(i, error);
         continue;
       }
       if (sent_at)
@@ -264,37 +319,35 @@ struct Client::Impl {
                 ex.response = std::move(r.pb);
                 got = true;
               },
-              [&](caf::error& e) {
-                ex.error = options.servers[i].to_string() + ": " + sys.render(e);
-              });
+              [&](caf::error& e) { error = plain_words(e, timeout); });
       req.set_attempt(req.attempt() + 1);
       if (!got) {
         drop(i, *handle);
-        note_failure(i);
+        failed(i, error);
         continue;
       }
       // A draining node, or one that cannot reach a majority (it may sit
       // on the minority side of a partition): another server may do better.
       if (ex.response.code() == wire::SHUTTING_DOWN) {
-        ex.error = options.servers[i].to_string() + ": shutting down";
-        note_failure(i);
+        failed(i, "shutting down");
         continue;
       }
       if (ex.response.code() == wire::RECOVERING) {
-        ex.error = options.servers[i].to_string() + ": catching up after losing its data";
-        note_failure(i);
+        failed(i, "catching up after losing its data");
         continue;
       }
       if (ex.response.code() == wire::NO_QUORUM) {
-        ex.error = options.servers[i].to_string() + ": " + ex.response.message();
-        note_failure(i);
+        failed(i, ex.response.message());
         continue;
       }
       preferred = i;
       ex.answered = true;
       return ex;
     }
-    ex.error = "no server reachable (" + ex.error + ")";
+    ex.error = "no server reachable (";
+    for (size_t k = 0; k < why.size(); ++k)
+      ex.error += (k ? "; " : "") + why[k];
+    ex.error += ")";
     return ex;
   }
 
@@ -382,6 +435,7 @@ AcquireReply Client::acquire(const std::string& name, const AcquireOptions& opti
     return static_cast<uint64_t>(std::clamp<int64_t>(left, 0, core::max_wait_ms));
   };
   bool asked = false;
+  Backoff backoff;
   for (;;) {
     auto req = impl_->new_request();
     std::map<uint32_t, LeaseClock::time_point> sent_at;
@@ -407,8 +461,18 @@ AcquireReply Client::acquire(const std::string& name, const AcquireOptions& opti
       a.set_wait_ms(wait_ms);
       auto ex = impl_->send(req, park_window(options.ttl), &sent_at);
       asked = true;
-      if (!ex.answered)
+      if (!ex.answered) {
+        // A waiting acquire outlasts a failover or a lost majority: it asks
+        // again (same request, next attempts) until its own wait ends.
+        if (!try_lock && remaining_wait_ms() > 0) {
+          backoff.wait(wait_until, options.stop_requested);
+          if (remaining_wait_ms() > 0) // or a stop request, handled above
+            continue;
+          impl_->cancel_wait(name, owner); // in case an earlier attempt queued us
+        }
         return Impl::fail<AcquireReply>(Status::unavailable, ex.error);
+      }
+      backoff.reset();
       auto& resp = ex.response;
       if (resp.code() == wire::QUEUED) {
         if (options.on_queued)

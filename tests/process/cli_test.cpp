@@ -357,14 +357,14 @@ BOOST_AUTO_TEST_CASE(no_server_reachable_is_exit_3) {
   const std::string dead = "127.0.0.1:" + str(free_loopback_port());
   const std::vector<std::vector<std::string>> cmds{
       {"try", "L10", "--owner", "a"},
-      {"acquire", "L10", "--owner", "a"},
+      {"acquire", "L10", "--owner", "a", "--wait", "2s"},
       {"acquire", "L10", "--owner", "a", "--wait", "1s"},
       {"release", "L10", "--token", "1"},
       {"refresh", "L10", "--token", "1"},
       {"check", "L10", "--token", "1"},
       {"status", "L10"},
       {"stats"},
-      {"run", "L10", "--", "true"},
+      {"run", "L10", "--wait", "2s", "--", "true"},
   };
   for (auto& args : cmds) {
     BOOST_TEST_CONTEXT("godistlock --servers " << dead << " " << args[0]) {
@@ -390,6 +390,17 @@ BOOST_AUTO_TEST_CASE(no_server_reachable_is_exit_3) {
     ::close(fd);
     BOOST_CHECK_MESSAGE(r.code() == 3, "against a mute server: " << r.describe());
     BOOST_CHECK_MESSAGE(r.seconds < 10, "took " << r.seconds << " s");
+  }
+  // Without --wait an acquire waits for good, through an outage too: it is
+  // still asking after 3 s, and leaves on SIGTERM.
+  {
+    auto& forever = cli_background({"--servers", dead, "acquire", "L10", "--owner", "a"});
+    std::this_thread::sleep_for(3000ms);
+    BOOST_CHECK_MESSAGE(forever.running(), "gave up without --wait: " << forever.describe());
+    forever.send_signal(SIGTERM);
+    auto e = forever.wait_for(10000ms);
+    BOOST_CHECK_MESSAGE(e && e->exited, "no exit after SIGTERM: " << forever.describe());
+    BOOST_CHECK_MESSAGE(trim(forever.out()).empty(), forever.describe());
   }
   auto down = cli_at(dead, {"cluster"});
   BOOST_CHECK_MESSAGE(down.code() != 0, down.describe());

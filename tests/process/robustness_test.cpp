@@ -123,10 +123,11 @@ BOOST_FIXTURE_TEST_CASE(connection_flood_beyond_fd_limit, Harness) {
 }
 
 // Test 3: SIGTERM while a client waits: the node exits 0 promptly, the waiter
-// gives up instead of hanging, and the held lock survives the restart.
+// keeps asking (no server answers) until its own --wait ends, then exits 3
+// naming the server, and the held lock survives the restart.
 BOOST_FIXTURE_TEST_CASE(sigterm_with_waiters, NodeFixture) {
   auto token = acquire("drain-lock", "holder", "1h");
-  auto& waiter = gdl_background({"acquire", "drain-lock", "--owner", "waiter"});
+  auto& waiter = gdl_background({"acquire", "drain-lock", "--owner", "waiter", "--wait", "6s"});
   BOOST_REQUIRE_MESSAGE(wait_for_waiters("drain-lock", 1),
                         "the waiter never queued: " << waiter.describe());
 
@@ -146,6 +147,10 @@ BOOST_FIXTURE_TEST_CASE(sigterm_with_waiters, NodeFixture) {
   if (w) {
     BOOST_CHECK_MESSAGE(w->exited && w->code == 3,
                         "waiter should exit 3 (no server reachable): " << waiter.describe());
+    BOOST_CHECK_MESSAGE(waiter.err().find("127.0.0.1:" + std::to_string(port)) != std::string::npos,
+                        "the error names the server: " << waiter.describe());
+    BOOST_CHECK_MESSAGE(waiter.err().find("cannot_connect") == std::string::npos,
+                        "no CAF identifiers: " << waiter.describe());
     BOOST_CHECK_MESSAGE(trim(waiter.out()).empty(),
                         "waiter printed a token: " << waiter.describe());
   }

@@ -84,8 +84,10 @@ BOOST_FIXTURE_TEST_CASE(kill9_during_concurrent_grants, NodeFixture) {
   const int n = 16;
   std::vector<Child*> clients;
   for (int i = 0; i < n; ++i)
+    // A waiting acquire outlives a dead node until its --wait ends.
     clients.push_back(&gdl_background({"acquire", "burst-" + std::to_string(i), "--owner",
-                                       "owner-" + std::to_string(i), "--ttl", "1h"}));
+                                       "owner-" + std::to_string(i), "--ttl", "1h", "--wait",
+                                       "5s"}));
   auto acknowledged = [&] {
     int done = 0;
     for (auto* c : clients)
