@@ -27,8 +27,14 @@ namespace network = caf::io::network;
 using caf::io::basp::message_type;
 using Clock = std::chrono::steady_clock;
 
-std::atomic<uint64_t> refused_headers{0};
-std::atomic<uint64_t> handshake_timeouts{0};
+std::atomic<uint64_t> refused{0};
+
+void log_refusal(std::string_view why) {
+  // One line per hostile connection would let a scanner flood the log.
+  auto n = ++refused;
+  if (n <= 10 || n % 1000 == 0)
+    GDL_WARN("closed a connection on the node port: " << why << " (" << n << " so far)");
+}
 
 // BASP header, 0.17.6 (network byte order): operation, 2 padding bytes,
 // flags, payload_len (u32), operation_data (u64), source, dest (u64 each).
@@ -100,7 +106,7 @@ private:
       // The multiplexer sees end of stream next and closes the connection
       // the usual way; the socket stays ours until then (open is true).
       ::shutdown(front->fd, SHUT_RDWR);
-      ++handshake_timeouts;
+      log_refusal("no handshake in time");
     }
   }
 
@@ -119,13 +125,6 @@ struct Guard {
   std::atomic<uint64_t> large_in_flight{0};
   Reaper reaper;
 };
-
-void log_refusal(std::string_view why) {
-  // One line per hostile connection would let a scanner flood the log.
-  auto n = ++refused_headers;
-  if (n <= 10 || n % 1000 == 0)
-    GDL_WARN("closed a connection on the node port: " << why << " (" << n << " so far)");
-}
 
 // CAF's scribe for one accepted connection, checking every BASP header
 // before the broker sees it. The broker reads exactly one header or one
@@ -263,10 +262,6 @@ std::optional<std::string_view> refuse_header(const uint8_t* header, size_t size
   if (len > limits.small_payload && large_in_flight + len > limits.large_budget)
     return "too many large BASP payloads in flight";
   return std::nullopt;
-}
-
-GuardCounters guard_counters() {
-  return {refused_headers.load(), handshake_timeouts.load()};
 }
 
 caf::expected<uint16_t> publish_guarded(caf::actor_system& sys, caf::strong_actor_ptr whom,

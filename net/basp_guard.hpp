@@ -51,13 +51,6 @@ struct GuardLimits {
 std::optional<std::string_view> refuse_header(const uint8_t* header, size_t size, bool first,
                                               uint64_t large_in_flight, const GuardLimits& limits);
 
-// What the guards of this process refused so far (for logs and tests).
-struct GuardCounters {
-  uint64_t refused_headers = 0;
-  uint64_t handshake_timeouts = 0;
-};
-GuardCounters guard_counters();
-
 // Like middleman().publish(whom, port, host, reuse), but every connection on
 // that port goes through the guard. Returns the port.
 caf::expected<uint16_t> publish_guarded(caf::actor_system& sys, caf::strong_actor_ptr whom,
