@@ -1,5 +1,7 @@
 #include "net/connect.hpp"
 
+#include "net/basp_guard.hpp"
+
 #include <caf/io/middleman.hpp>
 
 namespace godistlock::net {
@@ -30,7 +32,10 @@ caf::expected<node_actor> connect_node(caf::actor_system& sys, const Endpoint& e
 
 caf::expected<uint16_t> publish_node(caf::actor_system& sys, const node_actor& node,
                                      const Endpoint& listen) {
-  return sys.middleman().publish(node, listen.port, listen.host.c_str(), true);
+  // Guarded: CAF's BASP would trust the payload length of any header that
+  // arrives on the port (see net/basp_guard.hpp).
+  return publish_guarded(sys, caf::actor_cast<caf::strong_actor_ptr>(node),
+                         sys.message_types<node_actor>(), listen.port, listen.host, true);
 }
 
 } // namespace godistlock::net
