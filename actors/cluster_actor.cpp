@@ -145,6 +145,14 @@ cluster_actor::behavior_type cluster_actor_impl(cluster_actor::stateful_pointer<
       [=](atoms::reconnect, uint32_t n) {
         if (n >= 1 && n <= self->state.peers.size())
           connect(self, n);
+        // 0: a peer just said hello, so one that was down may be back:
+        // dial every missing peer now instead of after its back-off.
+        if (n == 0)
+          for (uint32_t k = 1; k <= self->state.peers.size(); ++k)
+            if (!self->state.peers[k - 1].handle) {
+              self->state.peers[k - 1].backoff = milliseconds(100);
+              connect(self, k);
+            }
       },
       [=](atoms::reachable) {
         std::vector<std::string> out;

@@ -100,8 +100,11 @@ node_actor::behavior_type node_actor_impl(node_actor::stateful_pointer<node_stat
           out.pb.set_refused(wire::MEMBERSHIP_MISMATCH);
           return out;
         }
-        if (req.has_hello())
+        if (req.has_hello()) {
+          if (st.ctx->cluster && req.from_id() != st.ctx->node_id)
+            self->send(st.ctx->cluster, atoms::reconnect::value, uint32_t{0});
           return out;
+        }
         bool foreign = !req.from_id().empty() && req.from_id() != st.ctx->node_id;
         if (foreign && req.has_rejoin())
           return serve_rejoin(self, req);
