@@ -38,6 +38,7 @@ struct Args {
   double seconds = 5;
   int runs = 3;
   size_t locks = 100000;
+  bool json = false;
 };
 
 double percentile(std::vector<double> v, double p) {
@@ -123,9 +124,35 @@ RunResult run_once(const Args& a, const std::string& workload, int clients) {
   return r;
 }
 
+// Every listed server must answer before anything is measured: a table of
+// zeros from an unreachable cluster is not a result.
+bool servers_answer(const Args& a) {
+  client::ClientOptions o;
+  o.servers = *net::parse_endpoint_list(a.servers);
+  o.attempt_timeout = seconds(2);
+  client::Client c(o);
+  bool all = true;
+  for (size_t i = 0; i < o.servers.size(); ++i) {
+    auto r = c.stats(i);
+    if (!r.ok()) {
+      std::cerr << "godistlock-bench: " << o.servers[i].to_string()
+                << " does not answer: " << r.message << "\n";
+      all = false;
+    }
+  }
+  return all;
+}
+
 int latency(const Args& a) {
-  std::cout << "| workload | clients | runs | pairs/s (median) | acquire p50 µs (median) | acquire "
-               "p99 µs (median) | p99 range µs | failures |\n|---|---|---|---|---|---|---|---|\n";
+  if (!servers_answer(a))
+    return 3;
+  if (a.json)
+    std::cout << "[";
+  else
+    std::cout
+        << "| workload | clients | runs | pairs/s (median) | acquire p50 µs (median) | acquire "
+           "p99 µs (median) | p99 range µs | failures |\n|---|---|---|---|---|---|---|---|\n";
+  bool first = true;
   for (auto& w : a.workloads) {
     for (int c : a.clients) {
       std::vector<double> rate, p50, p99;
@@ -137,13 +164,30 @@ int latency(const Args& a) {
         p99.push_back(res.p99_us);
         failures += res.failures;
       }
-      std::cout << std::fixed << std::setprecision(0) << "| " << w << " | " << c << " | " << a.runs
-                << " | " << median(rate) << " | " << median(p50) << " | " << median(p99) << " | "
-                << *std::min_element(p99.begin(), p99.end()) << "–"
-                << *std::max_element(p99.begin(), p99.end()) << " | " << failures << " |"
-                << std::endl;
+      if (median(rate) == 0) {
+        std::cerr << "godistlock-bench: " << w << " with " << c << " clients completed no pair ("
+                  << failures << " failed acquires)\n";
+        return 3;
+      }
+      auto lo = *std::min_element(p99.begin(), p99.end());
+      auto hi = *std::max_element(p99.begin(), p99.end());
+      std::cout << std::fixed << std::setprecision(0);
+      if (a.json) {
+        std::cout << (first ? "" : ",") << "\n  {\"workload\":\"" << w << "\",\"clients\":" << c
+                  << ",\"runs\":" << a.runs << ",\"pairs_per_s\":" << median(rate)
+                  << ",\"acquire_p50_us\":" << median(p50) << ",\"acquire_p99_us\":" << median(p99)
+                  << ",\"p99_min_us\":" << lo << ",\"p99_max_us\":" << hi
+                  << ",\"failures\":" << failures << "}";
+      } else {
+        std::cout << "| " << w << " | " << c << " | " << a.runs << " | " << median(rate) << " | "
+                  << median(p50) << " | " << median(p99) << " | " << lo << "–" << hi << " | "
+                  << failures << " |" << std::endl;
+      }
+      first = false;
     }
   }
+  if (a.json)
+    std::cout << "\n]" << std::endl;
   return 0;
 }
 
@@ -332,7 +376,8 @@ std::vector<std::string> split(const std::string& s) {
 int main(int argc, char** argv) {
   const char* usage =
       "usage: godistlock-bench latency [--servers LIST] [--clients 1,8,32] [--workloads w1,w2]\n"
-      "                                [--seconds S] [--runs R]\n"
+      "                                [--seconds S] [--runs R] [--json]\n"
+      "         (exit 3, no table, when a server does not answer or a row completes no pair)\n"
       "       godistlock-bench memory [--locks N]     (node in process, RSS per resting lock)\n"
       "       godistlock-bench table [--locks N]      (the lock table alone)\n"
       "       godistlock-bench handoff [--runs R]     (lease expiry -> next waiter granted)\n";
@@ -343,8 +388,16 @@ int main(int argc, char** argv) {
   }
   a.mode = argv[1];
   try {
-    for (int i = 2; i + 1 < argc; i += 2) {
-      std::string k = argv[i], v = argv[i + 1];
+    for (int i = 2; i < argc; i += 2) {
+      std::string k = argv[i];
+      if (k == "--json") {
+        a.json = true;
+        --i; // a flag without a value
+        continue;
+      }
+      if (i + 1 >= argc)
+        throw std::invalid_argument(k + " needs a value");
+      std::string v = argv[i + 1];
       if (k == "--servers")
         a.servers = v;
       else if (k == "--clients") {
