@@ -5,6 +5,7 @@
 #include "core/log.hpp"
 #include "core/time.hpp"
 #include "core/wal.hpp"
+#include "godistlock/version.hpp"
 #include "net/system_config.hpp"
 
 #include <caf/all.hpp>
@@ -23,6 +24,11 @@ int main(int argc, char** argv) {
   }
   if (cli.help) {
     std::cout << actors::node_usage;
+    return 0;
+  }
+  if (cli.version) {
+    std::cout << "godistlock-node " << godistlock::version << " (commit " << godistlock::git_commit
+              << ")\n";
     return 0;
   }
   core::set_log_level(cli.log_level);

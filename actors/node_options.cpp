@@ -11,6 +11,7 @@ const char* const node_usage =
     "                       [--peers [ID@]HOST:PORT,...] [--bootstrap] [--accept-data-loss]\n"
     "                       [--durability fsync|none] [--log-level error|warn|info|debug]\n"
     "                       [--idle-retire DUR] [--threads N] [--scheduler sharing|stealing]\n"
+    "  --version    print the version and the git commit, and exit\n"
     "  --peers      the other members of the cluster (every node gets the same list)\n"
     "  --bootstrap  a brand-new cluster: start with no data when no member holds any\n"
     "  --accept-data-loss  after a majority lost its data: vote anyway (see docs/operations.md)\n"
@@ -25,6 +26,10 @@ std::string parse_node_command_line(const std::vector<std::string>& args, NodeCo
     const auto& flag = args[i];
     if (flag == "--help" || flag == "-h") {
       out.help = true;
+      return {};
+    }
+    if (flag == "--version") {
+      out.version = true;
       return {};
     }
     if (flag == "--bootstrap") {

@@ -15,6 +15,7 @@ struct NodeCommandLine {
   core::LogLevel log_level = core::LogLevel::info;
   net::SchedulerOptions scheduler;
   bool help = false;
+  bool version = false;
   // Fault-injection harness only: this node's clock runs at this rate.
   double test_clock_rate = 1.0;
 };

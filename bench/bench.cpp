@@ -9,6 +9,7 @@
 #include "client/client.hpp"
 #include "client/lock_holder.hpp"
 #include "core/limits.hpp"
+#include "godistlock/version.hpp"
 #include "messages/codec.hpp"
 #include "net/system_config.hpp"
 
@@ -387,6 +388,11 @@ int main(int argc, char** argv) {
     return 2;
   }
   a.mode = argv[1];
+  if (a.mode == "--version") {
+    std::cout << "godistlock-bench " << godistlock::version << " (commit " << godistlock::git_commit
+              << ")\n";
+    return 0;
+  }
   try {
     for (int i = 2; i < argc; i += 2) {
       std::string k = argv[i];

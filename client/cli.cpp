@@ -5,6 +5,7 @@
 #include "client/client.hpp"
 #include "client/run_command.hpp"
 #include "core/limits.hpp"
+#include "godistlock/version.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -23,6 +24,7 @@ namespace godistlock::client {
 
 const char* const cli_usage =
     "usage: godistlock [--servers HOST:PORT[,HOST:PORT...]] [--timeout DUR] COMMAND ...\n"
+    "       godistlock --version | --help\n"
     "\n"
     "commands:\n"
     "  acquire NAME [--ttl DUR] [--wait DUR] [--owner ID] [--conflict-exit-code N]\n"
@@ -313,6 +315,10 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   }
   if (cmd.help) {
     out << cli_usage;
+    return exit_ok;
+  }
+  if (cmd.version) {
+    out << "godistlock " << godistlock::version << " (commit " << godistlock::git_commit << ")\n";
     return exit_ok;
   }
   bool prints = cmd.command != "release" && cmd.command != "refresh" && cmd.command != "run";

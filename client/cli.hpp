@@ -26,6 +26,7 @@ extern const char* const cli_usage;
 // A parsed and fully validated command line.
 struct CliCommand {
   bool help = false;
+  bool version = false;
   std::string command; // acquire, try, release, refresh, check, status, stats, cluster, run
   std::vector<net::Endpoint> servers;
   std::chrono::milliseconds attempt_timeout{5000};

@@ -194,6 +194,10 @@ std::string parse_cli_command_line(const std::vector<std::string>& args, const c
       out.help = true;
       return {};
     }
+    if (arg == "--version" && !spec) {
+      out.version = true;
+      return {};
+    }
     if (arg.size() > 1 && arg[0] == '-') {
       // --option VALUE or --option=VALUE
       auto equals = arg.find('=');

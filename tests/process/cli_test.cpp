@@ -413,6 +413,18 @@ BOOST_AUTO_TEST_CASE(no_server_reachable_is_exit_3) {
   BOOST_CHECK_MESSAGE(both.code() == 0, both.describe());
 }
 
+BOOST_AUTO_TEST_CASE(every_binary_tells_its_version_and_commit) {
+  auto c = cli({"--version"});
+  BOOST_CHECK_MESSAGE(c.code() == 0, c.describe());
+  BOOST_CHECK_MESSAGE(c.out.rfind("godistlock ", 0) == 0 && contains(c.out, "(commit "),
+                      c.describe());
+  Child node({node_binary(), "--version"}, scratch_file("version.out"),
+             scratch_file("version.err"));
+  auto e = node.wait_or_kill(10000ms);
+  BOOST_CHECK_MESSAGE(e.exited && e.code == 0, node.describe());
+  BOOST_CHECK_MESSAGE(node.out().rfind("godistlock-node ", 0) == 0, node.describe());
+}
+
 BOOST_AUTO_TEST_CASE(servers_option_beats_environment) {
   const std::string dead = "127.0.0.1:" + str(free_loopback_port());
   auto& c = cli_background(with_servers({"status", "L11"}), {{"GODISTLOCK_SERVERS", dead}});

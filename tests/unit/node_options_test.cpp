@@ -117,3 +117,9 @@ BOOST_AUTO_TEST_CASE(bad_threads_and_policies_are_refused) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_CASE(version_flag_needs_nothing_else) {
+  NodeCommandLine cli;
+  BOOST_TEST(parse_node_command_line({"--version"}, cli) == "");
+  BOOST_TEST(cli.version);
+}
