@@ -41,6 +41,7 @@ wire_response stats_response(self_ptr self, uint64_t request_id) {
   s.set_draining(st.draining);
   s.set_wal_commits(c.wal_commits);
   s.set_wal_records(c.wal_records);
+  s.set_wal_tail_bytes_dropped(c.wal_tail_bytes_dropped);
   s.set_recovering(st.rejoin.has_value());
   return r;
 }

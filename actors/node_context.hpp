@@ -27,6 +27,8 @@ struct NodeCounters {
   std::atomic<int64_t> waiters{0};
   std::atomic<uint64_t> wal_commits{0};
   std::atomic<uint64_t> wal_records{0};
+  // Torn tail cut off locks.log at start (a crash during a write).
+  std::atomic<uint64_t> wal_tail_bytes_dropped{0};
 };
 
 // What a node does when it must stop on its own (a majority of the cluster
