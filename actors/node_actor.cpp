@@ -3,6 +3,7 @@
 #include "actors/rejoin.hpp"
 #include "actors/responses.hpp"
 #include "core/limits.hpp"
+#include "core/log.hpp"
 #include "messages/codec.hpp"
 #include "messages/validate.hpp"
 
@@ -101,8 +102,25 @@ node_actor::behavior_type node_actor_impl(node_actor::stateful_pointer<node_stat
           out.pb.set_refused(wire::MEMBERSHIP_MISMATCH);
           return out;
         }
-        if (req.has_hello())
+        if (req.has_hello()) {
+          // The dialer checks the answer too; refusing here puts the
+          // mistake in this node's log as well, naming both sides.
+          auto& expected = req.hello().expected_id();
+          if (req.from_id() == st.ctx->node_id ||
+              (!expected.empty() && expected != st.ctx->node_id)) {
+            out.pb.set_refused(wire::WRONG_NODE_ID);
+            if (req.from_id() == st.ctx->node_id)
+              GDL_ERROR("a peer says it is node " << shown_peer_id(req.from_id())
+                                                  << ", this node's own id: two nodes with one id;"
+                                                     " not voting with it");
+            else
+              GDL_ERROR("peer " << shown_peer_id(req.from_id()) << " dialed this node as "
+                                << shown_peer_id(expected) << ", but this node is '"
+                                << st.ctx->node_id
+                                << "': check --peers on both; not voting with it");
+          }
           return out;
+        }
         bool foreign = !req.from_id().empty() && req.from_id() != st.ctx->node_id;
         if (foreign && req.has_rejoin())
           return serve_rejoin(self, req);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "core/incarnation.hpp"
+#include "core/limits.hpp"
 #include "core/mutation.hpp"
 #include "messages/interfaces.hpp"
 #include "net/membership.hpp"
@@ -38,6 +39,12 @@ struct FatalStop {
   std::string reason;
   std::function<void()> notify;
 };
+
+// A node id a peer sent, fit for a log line: ids are printable by the
+// rules of --id; anything else (a damaged or hostile message) is not printed.
+inline std::string shown_peer_id(const std::string& id) {
+  return core::check_owner(id).empty() ? "'" + id + "'" : "(an invalid id)";
+}
 
 struct NodeContext {
   std::string node_id; // --id
