@@ -21,33 +21,55 @@ void schedule_reconnect(self_ptr self, uint32_t n) {
   link.backoff = std::min(link.backoff * 2, max_backoff);
 }
 
-wire::PeerRequest hello(const NodeContext& ctx) {
+wire::PeerRequest hello(const NodeContext& ctx, const net::Member& to) {
   wire::PeerRequest req;
   req.set_from_id(ctx.node_id);
   req.set_membership_digest(ctx.membership.digest);
-  req.mutable_hello();
+  req.mutable_hello()->set_expected_id(to.id);
   return req;
+}
+
+// Why the node that answered at a peer's address is not that peer, or "".
+// With ids for every member the digest covers the ids, not the addresses,
+// so a node started with another member's id (or two ids swapped) passes
+// the digest check: only the id says who answered.
+std::string wrong_peer(const NodeContext& ctx, const net::Member& member,
+                       const wire::PeerResponse& r) {
+  auto at = member.endpoint.to_string();
+  auto answered = shown_peer_id(r.from_id());
+  if (!core::check_owner(r.from_id()).empty())
+    return "peer " + at + " answers with " + answered;
+  if (r.from_id() == ctx.node_id)
+    return "peer " + at + " answers as node " + answered +
+           ", which is this node's own id: two nodes with one id";
+  if (!member.id.empty() && r.from_id() != member.id)
+    return "peer " + at + " answers as node " + answered + ", but --peers names it '" + member.id +
+           "' (this node is '" + ctx.node_id + "')";
+  if (r.refused() == wire::WRONG_NODE_ID)
+    return "peer " + at + " (" + answered + ") refused this node ('" + ctx.node_id +
+           "'): it has this node's id, or is not '" + member.id + "'; see its log";
+  return {};
 }
 
 // After the connection: exchange digests before this peer counts for votes.
 void handshake(self_ptr self, uint32_t n, node_actor peer) {
-  messages::wire_peer_request req{hello(*self->state.ctx)};
+  messages::wire_peer_request req{hello(*self->state.ctx, self->state.peers[n - 1].member)};
   self->request(peer, connect_timeout, req)
       .then(
           [=](const messages::wire_peer_response& r) {
             auto& link = self->state.peers[n - 1];
             if (r.pb.refused() == wire::MEMBERSHIP_MISMATCH) {
               link.last_problem = "different member list";
-              GDL_ERROR("peer " << link.member.endpoint.to_string() << " (" << r.pb.from_id()
+              GDL_ERROR("peer " << link.member.endpoint.to_string() << " ("
+                                << shown_peer_id(r.pb.from_id())
                                 << ") runs with a different member list: not voting with it");
               link.backoff = max_backoff;
               schedule_reconnect(self, n);
               return;
             }
-            if (r.pb.from_id() == self->state.ctx->node_id) {
-              link.last_problem = "same node id as this node";
-              GDL_ERROR("peer " << link.member.endpoint.to_string() << " has our own id '"
-                                << r.pb.from_id() << "': not voting with it");
+            if (auto wrong = wrong_peer(*self->state.ctx, link.member, r.pb); !wrong.empty()) {
+              link.last_problem = wrong;
+              GDL_ERROR(wrong << ": not voting with it");
               link.backoff = max_backoff;
               schedule_reconnect(self, n);
               return;

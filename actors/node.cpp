@@ -40,6 +40,7 @@ Node::Node(caf::actor_system& sys, const NodeOptions& options) : sys_(sys) {
         newest[std::string(key)].assign(value.data(), value.size());
       });
   warnings_ = wal->warnings();
+  ctx_->counters->wal_tail_bytes_dropped = wal->tail_bytes_dropped();
   // The member list this data was written under. Restarting a member with
   // another list (say, without --peers: a cluster of one) would let it
   // decide alone on part of the state: refused.

@@ -3,6 +3,7 @@
 #include "actors/rejoin.hpp"
 #include "actors/responses.hpp"
 #include "core/limits.hpp"
+#include "core/log.hpp"
 #include "messages/codec.hpp"
 #include "messages/validate.hpp"
 
@@ -41,6 +42,7 @@ wire_response stats_response(self_ptr self, uint64_t request_id) {
   s.set_draining(st.draining);
   s.set_wal_commits(c.wal_commits);
   s.set_wal_records(c.wal_records);
+  s.set_wal_tail_bytes_dropped(c.wal_tail_bytes_dropped);
   s.set_recovering(st.rejoin.has_value());
   return r;
 }
@@ -101,8 +103,26 @@ node_actor::behavior_type node_actor_impl(node_actor::stateful_pointer<node_stat
           return out;
         }
         if (req.has_hello()) {
-          if (st.ctx->cluster && req.from_id() != st.ctx->node_id)
+          // The dialer checks the answer too; refusing here puts the
+          // mistake in this node's log as well, naming both sides.
+          auto& expected = req.hello().expected_id();
+          if (req.from_id() == st.ctx->node_id ||
+              (!expected.empty() && expected != st.ctx->node_id)) {
+            out.pb.set_refused(wire::WRONG_NODE_ID);
+            if (req.from_id() == st.ctx->node_id)
+              GDL_ERROR("a peer says it is node " << shown_peer_id(req.from_id())
+                                                  << ", this node's own id: two nodes with one id;"
+                                                     " not voting with it");
+            else
+              GDL_ERROR("peer " << shown_peer_id(req.from_id()) << " dialed this node as "
+                                << shown_peer_id(expected) << ", but this node is '"
+                                << st.ctx->node_id
+                                << "': check --peers on both; not voting with it");
+          } else if (st.ctx->cluster) {
+            // A peer that says hello may have just come back: dial every
+            // missing peer now rather than after its back-off.
             self->send(st.ctx->cluster, atoms::reconnect::value, uint32_t{0});
+          }
           return out;
         }
         bool foreign = !req.from_id().empty() && req.from_id() != st.ctx->node_id;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "core/incarnation.hpp"
+#include "core/limits.hpp"
 #include "core/mutation.hpp"
 #include "messages/interfaces.hpp"
 #include "net/membership.hpp"
@@ -27,6 +28,8 @@ struct NodeCounters {
   std::atomic<int64_t> waiters{0};
   std::atomic<uint64_t> wal_commits{0};
   std::atomic<uint64_t> wal_records{0};
+  // Torn tail cut off locks.log at start (a crash during a write).
+  std::atomic<uint64_t> wal_tail_bytes_dropped{0};
 };
 
 // What a node does when it must stop on its own (a majority of the cluster
@@ -36,6 +39,12 @@ struct FatalStop {
   std::string reason;
   std::function<void()> notify;
 };
+
+// A node id a peer sent, fit for a log line: ids are printable by the
+// rules of --id; anything else (a damaged or hostile message) is not printed.
+inline std::string shown_peer_id(const std::string& id) {
+  return core::check_owner(id).empty() ? "'" + id + "'" : "(an invalid id)";
+}
 
 struct NodeContext {
   std::string node_id; // --id

@@ -226,7 +226,7 @@ int memory(const Args& a) {
     auto stats = [&] {
       caf::scoped_actor self{sys};
       messages::wire_request req;
-      req.pb.set_client_id("bench");
+      req.pb.set_client_id(client::random_client_id());
       req.pb.mutable_stats();
       wire::NodeStats out;
       self->request(node.handle(), seconds(10), req)
@@ -241,9 +241,11 @@ int memory(const Args& a) {
     for (int t = 0; t < threads; ++t) {
       ts.emplace_back([&, t] {
         caf::scoped_actor self{sys};
+        // Random like a library client's, so records have the real size.
+        auto client_id = client::random_client_id();
         for (size_t i = static_cast<size_t>(t); i < a.locks; i += static_cast<size_t>(threads)) {
           messages::wire_request req;
-          req.pb.set_client_id("bench-client-" + std::to_string(t));
+          req.pb.set_client_id(client_id);
           req.pb.set_request_id(i + 1);
           auto& acq = *req.pb.mutable_acquire();
           acq.set_name("orders/" + std::to_string(i));
@@ -296,8 +298,8 @@ int table_memory(const Args& a) {
       r.promised = r.accepted;
       r.value.fence = i % 50 + 1;
       r.value.epoch = core::Epoch{r.value.fence * 2, r.accepted};
-      // Default CLI owners are the client id: "c-" and 16 hex digits.
-      std::string client = "c-" + std::to_string(0x1000000000000000ull + i * 7919);
+      // Default CLI owners are the client id: "c-" and 32 hex digits.
+      std::string client = client::random_client_id();
       r.value.holder =
           core::Holder{client, r.value.fence, 30000, core::LeaseOrigin{client, i % 1000 + 1, 0}};
       encoded += messages::encode_resting(r).size();
@@ -309,7 +311,7 @@ int table_memory(const Args& a) {
               << static_cast<double>(encoded) / static_cast<double>(a.locks)
               << " bytes on average; RSS growth " << (after - before) / 1024
               << " KiB = " << static_cast<double>(after - before) / static_cast<double>(a.locks)
-              << " bytes per lock (names like 'orders/12345', 18-byte owner and client ids)\n";
+              << " bytes per lock (names like 'orders/12345', 34-byte owner and client ids)\n";
   }
   return 0;
 }

@@ -213,8 +213,9 @@ int stats_command(Client& client, const CliCommand& cmd, std::ostream& out, std:
         << ",\"stale_attempts\":" << s.stale_attempts() << ",\"cluster_size\":" << s.cluster_size()
         << ",\"members\":[" << join(s.members(), ",", json_string)
         << "],\"draining\":" << json_bool(s.draining()) << ",\"wal_commits\":" << s.wal_commits()
-        << ",\"wal_records\":" << s.wal_records() << ",\"recovering\":" << json_bool(s.recovering())
-        << "}\n";
+        << ",\"wal_records\":" << s.wal_records()
+        << ",\"wal_tail_bytes_dropped\":" << s.wal_tail_bytes_dropped()
+        << ",\"recovering\":" << json_bool(s.recovering()) << "}\n";
     return exit_ok;
   }
   out << "server: " << reply.server << "\n"
@@ -233,6 +234,7 @@ int stats_command(Client& client, const CliCommand& cmd, std::ostream& out, std:
       << "draining: " << json_bool(s.draining()) << "\n"
       << "wal_commits: " << s.wal_commits() << "\n"
       << "wal_records: " << s.wal_records() << "\n"
+      << "wal_tail_bytes_dropped: " << s.wal_tail_bytes_dropped() << "\n"
       << "recovering: " << json_bool(s.recovering()) << "\n";
   return exit_ok;
 }

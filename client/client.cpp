@@ -88,15 +88,6 @@ size_t rendezvous(const std::vector<std::string>& keys, const std::string& lock)
 
 using caf::atom;
 
-std::string random_id() {
-  std::random_device rd;
-  static const char hex[] = "0123456789abcdef";
-  std::string id = "c-";
-  for (int i = 0; i < 16; ++i)
-    id.push_back(hex[rd() % 16]);
-  return id;
-}
-
 // How long a waiting acquire attempt may be parked at a server: mirrors
 // actors::park_window_ms (the server never parks longer).
 milliseconds park_window(milliseconds ttl) {
@@ -202,7 +193,7 @@ struct Client::Impl {
 
   explicit Impl(ClientOptions o) : options(std::move(o)) {
     if (options.client_id.empty())
-      options.client_id = random_id();
+      options.client_id = random_client_id();
     connections->handles.resize(options.servers.size());
     failed_at = std::make_unique<std::atomic<int64_t>[]>(options.servers.size());
     for (size_t i = 0; i < options.servers.size(); ++i) {
@@ -398,6 +389,20 @@ struct Client::Impl {
 Client::Client(ClientOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
 
 Client::~Client() = default;
+
+std::string random_client_id() {
+  // std::random_device draws from the OS's (or the CPU's) entropy source,
+  // not from a PRNG seeded by something guessable like a PID or a clock.
+  std::random_device rd;
+  static const char hex[] = "0123456789abcdef";
+  std::string id = "c-";
+  for (int word = 0; word < 4; ++word) {
+    uint32_t bits = rd();
+    for (int i = 0; i < 8; ++i, bits >>= 4)
+      id.push_back(hex[bits & 0xf]);
+  }
+  return id;
+}
 
 const std::string& Client::client_id() const {
   return impl_->options.client_id;

@@ -38,6 +38,12 @@ enum class Status {
 
 const char* to_string(Status s);
 
+// A fresh client id: "c-" and 128 random bits in hex. Two processes (or two
+// Clients) with one id are one owner to the servers, so ids are never
+// derived from a PID or a clock. For applications that build requests
+// themselves; a Client with an empty ClientOptions::client_id calls this.
+std::string random_client_id();
+
 struct ClientOptions {
   std::vector<net::Endpoint> servers;
   // Bounds each attempt at one server (a waiting acquire additionally waits

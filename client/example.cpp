@@ -17,7 +17,6 @@
 #include <iostream>
 #include <map>
 #include <string>
-#include <unistd.h>
 
 using namespace godistlock;
 using namespace std::chrono_literals;
@@ -82,8 +81,10 @@ int library_example(const std::vector<net::Endpoint>& servers) {
 // An actor that owns no client library: it sends the Protobuf request to the
 // node's typed interface itself and reacts to the reply.
 caf::behavior try_then_release(caf::event_based_actor* self, node_actor node) {
-  // Client ids are unique per process run; the owner names this program.
-  auto client_id = "example-actor-" + std::to_string(::getpid());
+  // A random client id per run: ids derived from a PID repeat across hosts
+  // and restarts, and two processes with one id are one owner to the
+  // server. The owner names this program.
+  auto client_id = client::random_client_id();
   messages::wire_request acquire;
   acquire.pb.set_client_id(client_id);
   acquire.pb.set_request_id(1);

@@ -260,6 +260,7 @@ void Wal::replay_file(const std::string& file, bool is_log, const Visitor& visit
                           " bytes): a write interrupted by a crash");
       if (::truncate(file.c_str(), static_cast<off_t>(offset)) != 0)
         throw StorageError("cannot truncate " + file + ": " + errno_text());
+      tail_bytes_dropped_ += rest.size();
       break;
     }
     auto payload = rest.substr(header_bytes, length);

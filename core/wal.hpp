@@ -33,7 +33,8 @@ public:
   // Opens (creating if needed) and locks the data dir, then replays the
   // snapshot and the log through `visit`, oldest first. A record cut short
   // at the very end of the log (a crash during an unacknowledged write) is
-  // dropped with a warning in `warnings()`; any other damage throws.
+  // dropped with a warning in `warnings()` naming the file, offset and size,
+  // and counted in `tail_bytes_dropped()`; any other damage throws.
   Wal(Options options, const Visitor& visit);
   ~Wal();
   Wal(const Wal&) = delete;
@@ -50,6 +51,8 @@ public:
   void compact();
 
   const std::vector<std::string>& warnings() const { return warnings_; }
+  // Bytes of torn tail cut off the log since this Wal was opened.
+  uint64_t tail_bytes_dropped() const { return tail_bytes_dropped_; }
   // Whether the dir holds a snapshot or a log, asked without opening (and
   // so without creating) anything: a refused start must leave the dir as it
   // found it.
@@ -79,6 +82,7 @@ private:
   uint64_t commits_ = 0;
   uint64_t records_committed_ = 0;
   std::vector<std::string> warnings_;
+  uint64_t tail_bytes_dropped_ = 0;
 };
 
 } // namespace godistlock::core

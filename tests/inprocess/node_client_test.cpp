@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <future>
+#include <set>
 #include <thread>
 
 using namespace std::chrono_literals;
@@ -15,6 +16,12 @@ using namespace godistlock;
 using godistlock::testing::NodeFixture;
 
 namespace {
+
+// "c-" and 32 lower-case hex digits: 128 bits.
+bool is_128_bit_id(const std::string& id) {
+  return id.size() == 34 && id.rfind("c-", 0) == 0 &&
+         id.find_first_not_of("0123456789abcdef", 2) == std::string::npos;
+}
 
 // Polls `cond` until it holds or `limit` passes (bounded, never hangs).
 template <class F> bool eventually(F cond, std::chrono::milliseconds limit = 5000ms) {
@@ -39,6 +46,31 @@ client::AcquireOptions opts(std::chrono::milliseconds ttl,
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(node_and_client)
+
+// Two processes with one client id are one owner to the servers: ids are
+// 128 random bits, never derived from a PID or a clock.
+BOOST_AUTO_TEST_CASE(client_ids_are_random_128_bit) {
+  std::set<std::string> ids;
+  std::vector<std::set<char>> digits(32);
+  for (int i = 0; i < 2000; ++i) {
+    auto id = client::random_client_id();
+    BOOST_REQUIRE_MESSAGE(is_128_bit_id(id), "not a 128-bit id: " << id);
+    ids.insert(id);
+    for (size_t d = 0; d < 32; ++d)
+      digits[d].insert(id[2 + d]);
+  }
+  BOOST_CHECK_EQUAL(ids.size(), 2000u);
+  // Every digit varies: no fixed or zero-padded part (2000 draws of 16
+  // values leave one unseen with probability about 16 * (15/16)^2000).
+  for (size_t d = 0; d < 32; ++d)
+    BOOST_CHECK_MESSAGE(digits[d].size() == 16u,
+                        "digit " << d << " took only " << digits[d].size() << " values");
+  NodeFixture f;
+  auto a = f.make_client();
+  auto b = f.make_client();
+  BOOST_CHECK_MESSAGE(is_128_bit_id(a->client_id()), a->client_id());
+  BOOST_CHECK(a->client_id() != b->client_id());
+}
 
 BOOST_AUTO_TEST_CASE(grants_release_and_increasing_tokens) {
   NodeFixture f;

@@ -85,9 +85,9 @@ BOOST_FIXTURE_TEST_CASE(kill9_during_concurrent_grants, NodeFixture) {
   std::vector<Child*> clients;
   for (int i = 0; i < n; ++i)
     // A waiting acquire outlives a dead node until its --wait ends.
-    clients.push_back(&gdl_background({"acquire", "burst-" + std::to_string(i), "--owner",
-                                       "owner-" + std::to_string(i), "--ttl", "1h", "--wait",
-                                       "5s"}));
+    clients.push_back(
+        &gdl_background({"acquire", "burst-" + std::to_string(i), "--owner",
+                         "owner-" + std::to_string(i), "--ttl", "1h", "--wait", "5s"}));
   auto acknowledged = [&] {
     int done = 0;
     for (auto* c : clients)
@@ -195,11 +195,21 @@ BOOST_FIXTURE_TEST_CASE(torn_tail_is_dropped_with_warning, NodeFixture) {
   std::string torn = log.substr(0, 12);
   write_file(dir + "/locks.log", log + torn);
   node = &start_node("n1", 0, dir);
-  BOOST_CHECK_MESSAGE(contains(node->log(), "locks.log"),
-                      "no warning about the dropped record: " << node->log());
+  // Never silent: file, offset and size in the log, the size in stats.
+  auto warning = dir + "/locks.log (offset " + std::to_string(log.size()) + ", 12 bytes)";
+  BOOST_CHECK_MESSAGE(contains(node->log(), warning),
+                      "no warning naming " << warning << ": " << node->log());
+  BOOST_CHECK_EQUAL(uint_field(stats(), "wal_tail_bytes_dropped"), 12u);
+  BOOST_CHECK_EQUAL(read_file(dir + "/locks.log").size(), log.size());
   auto s = status("torn-kept");
   BOOST_CHECK(json_bool(s, "held") == true);
   BOOST_CHECK_EQUAL(uint_field(s, "token"), kept);
+  // A clean restart drops nothing and says so.
+  e = node->stop();
+  BOOST_REQUIRE_MESSAGE(e.exited && e.code == 0, e.describe());
+  node = &start_node("n1", 0, dir);
+  BOOST_CHECK_EQUAL(uint_field(stats(), "wal_tail_bytes_dropped"), 0u);
+  BOOST_CHECK_MESSAGE(!contains(node->log(), "dropped"), node->log());
 }
 
 // Test 5c: unusable data dir paths give a clear error and a non-zero exit.

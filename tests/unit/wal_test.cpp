@@ -363,6 +363,9 @@ BOOST_AUTO_TEST_CASE(torn_tail_is_dropped_with_a_warning) {
       auto& w = o.wal->warnings().front();
       BOOST_TEST(contains(w, tmp / "locks.log"));
       BOOST_TEST(mentions_offset(w, last));
+      // Never silent: the size is in the warning and in the counter.
+      BOOST_TEST(contains(w, std::to_string(cut - last) + " bytes"));
+      BOOST_TEST(o.wal->tail_bytes_dropped() == cut - last);
       // The torn bytes are gone, so new records follow the good prefix.
       BOOST_TEST(o.wal->log_bytes() == last);
       BOOST_TEST(fs::file_size(tmp / "locks.log") == last);
@@ -376,6 +379,7 @@ BOOST_AUTO_TEST_CASE(torn_tail_is_dropped_with_a_warning) {
   }
   auto o = open_wal(tmp.path);
   BOOST_TEST(o.wal->warnings().empty());
+  BOOST_TEST(o.wal->tail_bytes_dropped() == 0u);
   BOOST_TEST(o.seen.back() == (std::pair<std::string, std::string>("after", "crash")));
   BOOST_TEST(o.seen.size() == sample.size());
 }
@@ -390,6 +394,7 @@ BOOST_AUTO_TEST_CASE(zero_filled_tail_is_dropped_with_a_warning) {
       auto o = open_wal(tmp.path);
       BOOST_TEST(o.seen == sample);
       BOOST_TEST(o.wal->warnings().size() == 1u);
+      BOOST_TEST(o.wal->tail_bytes_dropped() == zeros);
       BOOST_TEST(o.wal->log_bytes() == full.size());
       BOOST_TEST(fs::file_size(tmp / "locks.log") == full.size());
     }
@@ -399,6 +404,7 @@ BOOST_AUTO_TEST_CASE(zero_filled_tail_is_dropped_with_a_warning) {
   auto o = open_wal(tmp.path);
   BOOST_TEST(o.seen.empty());
   BOOST_TEST(o.wal->warnings().size() == 1u);
+  BOOST_TEST(o.wal->tail_bytes_dropped() == 64u);
 }
 
 BOOST_AUTO_TEST_CASE(flipped_byte_in_the_log_throws_naming_file_and_offset) {
