@@ -157,34 +157,25 @@ namespace {
 
 // One actor system per process, shared by every Client in it (as a gRPC
 // channel is): one scheduler, one middleman, one connection per server.
-// It lives while any Client does.
-struct Runtime {
-  net::SystemConfig cfg;
-  caf::actor_system sys{cfg};
-  // The last Client's thread shuts the system down. Waiting there for every
-  // actor to finish could hang (seen once in a chaos run, cause not found);
-  // the client's actors are bookkeeping with nothing to finish.
-  Runtime() { sys.await_actors_before_shutdown(false); }
-};
-
-std::shared_ptr<Runtime> shared_runtime() {
-  static std::mutex mutex;
-  static std::weak_ptr<Runtime> current;
-  std::lock_guard<std::mutex> guard(mutex);
-  auto runtime = current.lock();
-  if (!runtime) {
-    runtime = std::make_shared<Runtime>();
-    current = runtime;
-  }
-  return runtime;
+// Made by the first Client and kept for the life of the process: shutting
+// it down when the last Client goes could hang in ~actor_system (seen in
+// chaos runs whose threads made and dropped many Clients; CAF 0.17 waits
+// there for threads it still counts). Idle, it costs sleeping threads and
+// the heartbeats of connections already made.
+caf::actor_system& shared_system() {
+  struct Runtime {
+    net::SystemConfig cfg;
+    caf::actor_system sys{cfg};
+  };
+  static Runtime* runtime = new Runtime; // never destroyed, on purpose
+  return runtime->sys;
 }
 
 } // namespace
 
 struct Client::Impl {
   ClientOptions options;
-  std::shared_ptr<Runtime> runtime = shared_runtime();
-  caf::actor_system& sys = runtime->sys;
+  caf::actor_system& sys = shared_system();
   std::shared_ptr<ConnectionTable> connections = std::make_shared<ConnectionTable>();
   caf::actor watcher;
   std::atomic<size_t> preferred{0};
