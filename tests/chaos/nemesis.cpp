@@ -702,6 +702,9 @@ bool Nemesis::slow_reply() {
   holder.ttl = options_.lease;
   holder.hold_min = holder.hold_max = options_.lease * 2;
   holder.wait = options_.lease;
+  // It must still be listening when the grant arrives, 1.2 leases after it
+  // asked (the workload's own attempt timeout is shorter than that).
+  holder.attempt_timeout = options_.lease * 3 / 2;
   holder.frozen = true;
   holder.between = options_.lease * 3; // one grant per fault
   holder.connect_first = 500ms;
