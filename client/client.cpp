@@ -358,6 +358,13 @@ struct Client::Impl {
     return r;
   }
 
+  // Whether the grant's lease is timed from one of this request's attempts.
+  bool lease_is_ours(const wire::Request& req, const wire::Grant& g,
+                     const std::map<uint32_t, LeaseClock::time_point>& sent_at) const {
+    return g.lease_client_id() == req.client_id() && g.lease_request_id() == req.request_id() &&
+           sent_at.count(g.lease_attempt()) > 0;
+  }
+
   // The lease is timed from the send time of the attempt that created it.
   // If that attempt is not one of ours, the lease cannot be timed: untrusted.
   LeaseClock::time_point
@@ -492,6 +499,12 @@ AcquireReply Client::acquire(const std::string& name, const AcquireOptions& opti
                       impl_->trusted_until(req, resp.grant(), sent_at)};
       if (r.lease.still_trusted())
         return r;
+      // The lease is timed from another attempt than ours: this one was
+      // stale (its owner's newer acquire, say from another thread of this
+      // Client, came first) and changed nothing. The lease is not ours to
+      // give back; ask again as a new request, which restarts it from us.
+      if (!impl_->lease_is_ours(req, resp.grant(), sent_at))
+        break;
       // The grant arrived after the lease had ended by our own clock: it is
       // worthless. Give it back, and try again while waiting time remains.
       release(name, r.lease.token);
