@@ -1,5 +1,7 @@
 #include "client/client.hpp"
 
+#include "client/attempts.hpp"
+
 #include "core/limits.hpp"
 #include "messages/interfaces.hpp"
 #include "messages/validate.hpp"
@@ -21,70 +23,10 @@ namespace godistlock::client {
 namespace {
 
 using namespace std::chrono;
-
-// CAF's error codes in the words a user of the client understands.
-std::string plain_words(const caf::error& e, std::chrono::milliseconds timeout) {
-  if (e.category() == caf::atom("system")) {
-    switch (static_cast<caf::sec>(e.code())) {
-    case caf::sec::request_timeout:
-      return "no answer within " + std::to_string(timeout.count()) + " ms";
-    case caf::sec::cannot_connect_to_node:
-      return "cannot connect (nothing listening, or unreachable)";
-    case caf::sec::no_actor_published_at_port:
-      return "not a GoDistLock node";
-    case caf::sec::unexpected_actor_messaging_interface:
-      return "a GoDistLock node of an incompatible version";
-    case caf::sec::remote_linking_failed:
-    case caf::sec::connection_timeout:
-    case caf::sec::request_receiver_down:
-      return "the connection was lost";
-    default:
-      break;
-    }
-  }
-  if (e.category() == caf::atom("exit"))
-    return "the connection was lost";
-  return "connection failed";
-}
-
-// Pauses between rounds of attempts when no server answered: 50 ms
-// doubling to 1 s, each with up to 50 % random jitter, and never past
-// `until`; looks at `stop` every 50 ms.
-class Backoff {
-public:
-  void wait(std::optional<LeaseClock::time_point> until, const std::function<bool()>& stop) {
-    std::uniform_int_distribution<int64_t> jitter(0, next_.count() / 2);
-    auto end = LeaseClock::now() + next_ + milliseconds(jitter(rng_));
-    if (until)
-      end = std::min(end, *until);
-    while (LeaseClock::now() < end && !(stop && stop()))
-      std::this_thread::sleep_until(std::min(end, LeaseClock::now() + milliseconds(50)));
-    next_ = std::min(next_ * 2, milliseconds(1000));
-  }
-  void reset() { next_ = milliseconds(50); }
-
-private:
-  milliseconds next_{50};
-  std::mt19937_64 rng_{std::random_device{}()};
-};
-
-std::string home_key(const net::Endpoint& server) {
-  return "\n" + server.to_string();
-}
-
-// The key with the highest hash of lock + key wins (rendezvous hashing).
-size_t rendezvous(const std::vector<std::string>& keys, const std::string& lock) {
-  size_t best = 0;
-  uint64_t best_score = 0;
-  for (size_t i = 0; i < keys.size(); ++i) {
-    auto score = net::stable_hash(lock + keys[i]);
-    if (i == 0 || score > best_score) {
-      best = i;
-      best_score = score;
-    }
-  }
-  return best;
-}
+using detail::Backoff;
+using detail::home_key;
+using detail::plain_words;
+using detail::rendezvous;
 
 using caf::atom;
 
@@ -412,16 +354,6 @@ const std::string& Client::client_id() const {
 
 const std::vector<net::Endpoint>& Client::servers() const {
   return impl_->options.servers;
-}
-
-std::optional<size_t> home_server(const std::vector<net::Endpoint>& servers,
-                                  const std::string& lock) {
-  if (lock.empty() || servers.size() < 2)
-    return std::nullopt;
-  std::vector<std::string> keys;
-  for (auto& s : servers)
-    keys.push_back(home_key(s));
-  return rendezvous(keys, lock);
 }
 
 std::string Client::last_server() const {
