@@ -34,8 +34,11 @@ std::string plain_words(const caf::error& e, std::chrono::milliseconds timeout);
 class Backoff {
 public:
   void wait(std::optional<LeaseClock::time_point> until, const std::function<bool()>& stop) {
+    // Seeded once per thread, on first use: an acquire that never waits
+    // (the common case) builds no generator.
+    thread_local std::mt19937_64 rng{std::random_device{}()};
     std::uniform_int_distribution<int64_t> jitter(0, next_.count() / 2);
-    auto end = LeaseClock::now() + next_ + std::chrono::milliseconds(jitter(rng_));
+    auto end = LeaseClock::now() + next_ + std::chrono::milliseconds(jitter(rng));
     if (until)
       end = std::min(end, *until);
     while (LeaseClock::now() < end && !(stop && stop()))
@@ -47,7 +50,6 @@ public:
 
 private:
   std::chrono::milliseconds next_{50};
-  std::mt19937_64 rng_{std::random_device{}()};
 };
 
 } // namespace godistlock::client::detail
