@@ -13,18 +13,6 @@ using namespace gdl_process;
 
 namespace {
 
-std::string str(uint64_t v) {
-  return std::to_string(v);
-}
-
-void check_usage_error(const CliResult& r) {
-  BOOST_CHECK_MESSAGE(r.code() == 2, "expected exit 2: " << r.describe());
-  BOOST_CHECK_MESSAGE(r.out.empty(), "expected nothing on stdout: " << r.describe());
-  auto err = trim(r.err);
-  BOOST_CHECK_MESSAGE(!err.empty() && err.find('\n') == std::string::npos,
-                      "expected a one-line message on stderr: " << r.describe());
-}
-
 // The process group of `pid` (field 5 of /proc/PID/stat), or -1.
 pid_t process_group(pid_t pid) {
   auto stat = read_file("/proc/" + std::to_string(pid) + "/stat");

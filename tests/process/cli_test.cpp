@@ -10,23 +10,6 @@
 
 using namespace gdl_process;
 
-namespace {
-
-std::string str(uint64_t v) {
-  return std::to_string(v);
-}
-
-// A bad-usage answer: exit 2, nothing on stdout, one line on stderr.
-void check_usage_error(const CliResult& r) {
-  BOOST_CHECK_MESSAGE(r.code() == 2, "expected exit 2: " << r.describe());
-  BOOST_CHECK_MESSAGE(r.out.empty(), "expected nothing on stdout: " << r.describe());
-  auto err = trim(r.err);
-  BOOST_CHECK_MESSAGE(!err.empty() && err.find('\n') == std::string::npos,
-                      "expected a one-line message on stderr: " << r.describe());
-}
-
-} // namespace
-
 BOOST_FIXTURE_TEST_SUITE(cli_contract, NodeFixture)
 
 BOOST_AUTO_TEST_CASE(acquire_try_reacquire_release) {

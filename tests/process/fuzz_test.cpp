@@ -1,7 +1,8 @@
-// Hostile bytes on the node's port (issue 10 §5): the node keeps answering a
+// RawConnection bytes on the node's port (issue 10 §5): the node keeps answering a
 // client within 1 s and its resident memory stays within 64 MiB of what it
 // was before, whatever arrives. See net/basp_guard.hpp for the guard.
 #include "harness.hpp"
+#include "raw_connection.hpp"
 
 #include "client/client.hpp"
 
@@ -35,14 +36,6 @@ long rss_kb(pid_t pid) {
     if (key == "VmRSS:" && in >> value)
       return value;
   return -1;
-}
-
-std::string random_bytes(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::string bytes(n, '\0');
-  for (auto& b : bytes)
-    b = static_cast<char>(rng() & 0xff);
-  return bytes;
 }
 
 // A BASP header as CAF 0.17.6 writes it (network byte order).
@@ -81,68 +74,6 @@ std::vector<CorpusEntry> load_corpus() {
   }
   return corpus;
 }
-
-// A connection that sends what it is given and never hangs up first, so
-// that only the node can end it.
-class Hostile {
-public:
-  explicit Hostile(uint16_t port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    BOOST_REQUIRE(fd_ >= 0);
-    timeval tv{1, 0}; // bounds every send and recv
-    ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = htons(port);
-    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  }
-  ~Hostile() { ::close(fd_); }
-  Hostile(const Hostile&) = delete;
-  Hostile& operator=(const Hostile&) = delete;
-  bool connected() const { return connected_; }
-
-  void send(const std::string& bytes) {
-    size_t sent = 0;
-    while (sent < bytes.size()) {
-      auto n = ::send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
-      if (n <= 0)
-        return; // closed on us, or stuck for 1 s
-      sent += static_cast<size_t>(n);
-    }
-  }
-  // Exactly n bytes (the node's handshake), or empty.
-  std::string read(size_t n) {
-    std::string out(n, '\0');
-    size_t got = 0;
-    while (got < n) {
-      auto r = ::recv(fd_, out.data() + got, n - got, 0);
-      if (r <= 0)
-        return {};
-      got += static_cast<size_t>(r);
-    }
-    return out;
-  }
-  // Did the node close the connection within `limit`? Drains what it sent.
-  bool closed_within(Millis limit) {
-    auto deadline = Clock::now() + limit;
-    char buf[4096];
-    while (Clock::now() < deadline) {
-      pollfd p{fd_, POLLIN, 0};
-      if (::poll(&p, 1, 20) != 1)
-        continue;
-      auto r = ::recv(fd_, buf, sizeof buf, MSG_DONTWAIT);
-      if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR))
-        return true;
-    }
-    return false;
-  }
-
-private:
-  int fd_ = -1;
-  bool connected_ = false;
-};
 
 // Asks the node for its stats every 50 ms over one connection, and every
 // second over a new one, and samples the node's RSS meanwhile.
@@ -215,22 +146,22 @@ BOOST_FIXTURE_TEST_CASE(hostile_bytes_on_the_node_port, NodeFixture) {
     BOOST_REQUIRE_MESSAGE(probe->failures == 0,
                           "a client request failed or took over 1 s after " << after);
   };
-  auto expect_closed = [&](Hostile& c, const std::string& what) {
+  auto expect_closed = [&](RawConnection& c, const std::string& what) {
     BOOST_CHECK_MESSAGE(c.closed_within(1000ms), "node kept the connection open: " << what);
     healthy(what);
   };
 
   // Stalled halves of a handshake header: closed by the handshake timeout.
   const auto stalled_at = Clock::now();
-  std::vector<std::unique_ptr<Hostile>> stalled;
+  std::vector<std::unique_ptr<RawConnection>> stalled;
   for (size_t n = 0; n < 32; n += 3) {
-    stalled.push_back(std::make_unique<Hostile>(port));
+    stalled.push_back(std::make_unique<RawConnection>(port));
     stalled.back()->send(basp_header(1, 32).substr(0, n));
   }
 
   // The byte sequences that took a node down before the guard.
   for (const auto& e : load_corpus()) {
-    Hostile c(port);
+    RawConnection c(port);
     BOOST_REQUIRE(c.connected());
     c.send(e.bytes);
     expect_closed(c, "corpus " + e.name);
@@ -240,7 +171,7 @@ BOOST_FIXTURE_TEST_CASE(hostile_bytes_on_the_node_port, NodeFixture) {
   std::mt19937 rng(10);
   for (int i = 0; i < 20; ++i) {
     auto bytes = random_bytes(32 + rng() % 70000, 1000 + i);
-    Hostile c(port);
+    RawConnection c(port);
     c.send(bytes);
     if (bytes[0] != 1) // else, by chance, a handshake the node may wait for
       expect_closed(c, "random bytes #" + std::to_string(i));
@@ -252,7 +183,7 @@ BOOST_FIXTURE_TEST_CASE(hostile_bytes_on_the_node_port, NodeFixture) {
          {0u, 16u * 1024 + 1, 16u << 20, 0x7fffffffu, 0xffffffffu, static_cast<uint32_t>(rng())}) {
       if (op == 1 && len == 16u * 1024 + 1)
         len = 0xffffff; // (a 16 KiB handshake would be waited for)
-      Hostile c(port);
+      RawConnection c(port);
       c.send(basp_header(op, len, 1, 1) + random_bytes(64, len));
       expect_closed(c, "first header op " + std::to_string(op) + " len " + std::to_string(len));
     }
@@ -260,9 +191,9 @@ BOOST_FIXTURE_TEST_CASE(hostile_bytes_on_the_node_port, NodeFixture) {
   // A valid-looking handshake (the node's own id with another pid), then
   // garbage. The 12 MiB messages pass the size limit, but only one fits
   // into the budget of large messages in flight.
-  std::vector<std::unique_ptr<Hostile>> peers;
+  std::vector<std::unique_ptr<RawConnection>> peers;
   auto handshaken = [&](uint32_t pid_bytes) {
-    auto c = std::make_unique<Hostile>(port);
+    auto c = std::make_unique<RawConnection>(port);
     auto header = c->read(32);
     BOOST_REQUIRE_MESSAGE(header.size() == 32, "no server handshake");
     uint32_t len = 0;
@@ -299,9 +230,9 @@ BOOST_FIXTURE_TEST_CASE(hostile_bytes_on_the_node_port, NodeFixture) {
 
   // Many at once: the issue's attack on 150 connections in parallel.
   {
-    std::vector<std::unique_ptr<Hostile>> many;
+    std::vector<std::unique_ptr<RawConnection>> many;
     for (int i = 0; i < 150; ++i) {
-      many.push_back(std::make_unique<Hostile>(port));
+      many.push_back(std::make_unique<RawConnection>(port));
       many.back()->send(std::string(4, '\0') + random_bytes(64, 5000 + i));
     }
     int open = 0;

@@ -715,6 +715,14 @@ std::string CliResult::describe() const {
   return s.str();
 }
 
+void check_usage_error(const CliResult& r) {
+  BOOST_CHECK_MESSAGE(r.code() == 2, "expected exit 2: " << r.describe());
+  BOOST_CHECK_MESSAGE(r.out.empty(), "expected nothing on stdout: " << r.describe());
+  auto err = trim(r.err);
+  BOOST_CHECK_MESSAGE(!err.empty() && err.find('\n') == std::string::npos,
+                      "expected a one-line message on stderr: " << r.describe());
+}
+
 std::optional<uint64_t> parse_token_output(const std::string& out) {
   // Exactly one line holding a positive decimal number (trailing newline allowed).
   std::string body = out;

@@ -161,6 +161,11 @@ struct CliResult {
 
 // A positive decimal token alone on stdout (one line).
 std::optional<uint64_t> parse_token_output(const std::string& out);
+// A bad-usage answer: exit 2, nothing on stdout, one line on stderr.
+void check_usage_error(const CliResult& r);
+inline std::string str(uint64_t v) {
+  return std::to_string(v);
+}
 
 // ------------------------------------------------------------------ nodes
 

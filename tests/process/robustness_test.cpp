@@ -1,57 +1,12 @@
 // The node under hostile input and under shutdown with clients waiting.
 #include "harness.hpp"
+#include "raw_connection.hpp"
 
-#include <arpa/inet.h>
 #include <filesystem>
-#include <netinet/in.h>
-#include <random>
-#include <sys/socket.h>
 #include <thread>
 #include <unistd.h>
 
 using namespace gdl_process;
-
-namespace {
-
-std::string random_bytes(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::string bytes(n, '\0');
-  for (auto& b : bytes)
-    b = static_cast<char>(rng() & 0xff);
-  return bytes;
-}
-
-// A raw TCP connection the test keeps open (a stalled or half-spoken peer).
-class RawConnection {
-public:
-  explicit RawConnection(uint16_t port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    BOOST_REQUIRE(fd_ >= 0);
-    timeval tv{2, 0};
-    ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = htons(port);
-    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  }
-  ~RawConnection() {
-    if (fd_ >= 0)
-      ::close(fd_);
-  }
-  RawConnection(const RawConnection&) = delete;
-  RawConnection& operator=(const RawConnection&) = delete;
-  bool connected() const { return connected_; }
-  void send(const std::string& bytes) {
-    (void)::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-  }
-
-private:
-  int fd_ = -1;
-  bool connected_ = false;
-};
-
-} // namespace
 
 BOOST_AUTO_TEST_SUITE(robustness)
 
@@ -60,8 +15,8 @@ BOOST_FIXTURE_TEST_CASE(garbage_bytes_do_not_kill_the_node, NodeFixture) {
   const auto port = node->port();
   // Stalled peers that connect, say a little or nothing, and stay: they must
   // not block anyone else.
-  RawConnection silent(port);
-  RawConnection half(port);
+  RawConnection silent(port, 2000ms);
+  RawConnection half(port, 2000ms);
   BOOST_REQUIRE(silent.connected() && half.connected());
   half.send(random_bytes(7, 3));
 
@@ -102,7 +57,7 @@ BOOST_FIXTURE_TEST_CASE(connection_flood_beyond_fd_limit, Harness) {
   {
     std::vector<std::unique_ptr<RawConnection>> flood;
     for (int i = 0; i < 300; ++i)
-      flood.push_back(std::make_unique<RawConnection>(node.port()));
+      flood.push_back(std::make_unique<RawConnection>(node.port(), 2000ms));
     // Let the node run into EMFILE for a while.
     std::this_thread::sleep_for(1000ms);
     BOOST_REQUIRE_MESSAGE(node.alive(), "node died in the flood: " << node.child().describe());
