@@ -37,7 +37,8 @@ core::AcquireArgs acquire_args(const wire::Request& req,
                            a.ttl_ms(),
                            a.wait_ms() > 0,
                            mutation == core::Mutation::lifo_queue,
-                           mutation == core::Mutation::stale_lease_restart};
+                           mutation == core::Mutation::stale_lease_restart,
+                           a.wait_ms()};
 }
 
 const core::LockState& value(self_ptr self) {
@@ -412,6 +413,8 @@ void count(self_ptr self, const Applied& applied) {
     ++c.grants;
   if (applied.result.expired_holder)
     ++c.expiries;
+  if (applied.result.stale_attempt)
+    ++c.stale_attempts;
 }
 
 void reply_no_quorum(promise_t rp, uint64_t request_id) {
@@ -434,7 +437,7 @@ bool decided_or_answered(self_ptr self, const Applied& applied, promise_t& rp, u
     ++self->state.ctx->counters->stale_attempts;
     if (core::log_enabled(core::LogLevel::info))
       core::log_line(core::LogLevel::info, "lock " + self->state.name +
-                                               ": a delayed lease restart changed nothing (its "
+                                               ": a delayed attempt changed nothing (its "
                                                "client's newer attempt came first)");
   }
   return true;
@@ -676,9 +679,15 @@ void handle_observe(self_ptr self, const wire::Request& req, promise_t rp) {
 void handle_cancel(self_ptr self, const wire::Request& req, promise_t rp) {
   auto owner = req.cancel().owner();
   auto req_id = req.request_id();
+  // Every attempt of the acquire it ends, however late it arrives.
+  std::optional<core::LeaseOrigin> acquire;
+  if (req.cancel().acquire_request_id() != 0)
+    acquire = core::LeaseOrigin{req.client_id(), req.cancel().acquire_request_id(), UINT32_MAX};
   propose(
       self,
-      [owner](core::LockState& s, core::WitnessAge age) { return core::cancel(s, age, owner); },
+      [owner, acquire](core::LockState& s, core::WitnessAge age) {
+        return core::cancel(s, age, owner, acquire);
+      },
       [=](const Applied& applied) mutable {
         if (!decided_or_answered(self, applied, rp, req_id))
           return;
@@ -719,17 +728,34 @@ void end_park_window(self_ptr self, std::deque<ParkedAcquire>::iterator it) {
     });
     return;
   }
-  // The wait is over: leave the queue before saying so. If that cannot be
-  // decided now, the entry lapses at its turn (core::reserve_ms).
+  // The wait is over: leave the queue before saying so, so that no attempt
+  // of it up to this one queues again. If that cannot be decided now, the
+  // entry ends with the wait (core::waiter_margin_ms after it).
+  auto attempt = origin_of(parked.request);
   propose(
       self,
-      [owner](core::LockState& s, core::WitnessAge age) { return core::cancel(s, age, owner); },
+      [owner, attempt](core::LockState& s, core::WitnessAge age) {
+        return core::cancel(s, age, owner, attempt);
+      },
       [=](const Applied&) mutable {
         reply_when_durable(self, [rp, req_id]() mutable {
           rp.deliver(
               error_response(wire::NOT_ACQUIRED, "not acquired within the wait time", req_id));
         });
       });
+}
+
+// The connection of a parked waiter's client is gone: leave the queue for
+// it, and make that attempt (and earlier ones) unable to queue again.
+void cancel_for_lost_client(self_ptr self, const wire::Request& req) {
+  auto owner = req.acquire().owner();
+  auto attempt = origin_of(req);
+  propose(
+      self,
+      [owner, attempt](core::LockState& s, core::WitnessAge age) {
+        return core::cancel(s, age, owner, attempt);
+      },
+      [](const Applied&) {});
 }
 
 } // namespace
@@ -755,13 +781,22 @@ lock_actor::behavior_type lock_actor_impl(lock_actor::stateful_pointer<lock_stat
   st.acceptor = core::Acceptor(std::move(record), epoch_seen);
   // A waiter whose client is gone (process died, connection lost, or it
   // gave up on this attempt) must not be handed the lock: drop its parked
-  // attempt. Its queue entry stays, so a retry keeps its place; if nobody
-  // claims it, the reservation lapses after core::reserve_ms.
+  // attempt. When its connection is gone the client cannot cancel, so this
+  // node does it for that attempt (a live client's later attempt through
+  // another node queues again). When only the attempt ended, the client is
+  // retrying: its entry stays, so the retry keeps its place.
   self->set_down_handler([self](caf::down_msg& dm) {
     auto& parked = self->state.parked;
-    parked.erase(std::remove_if(parked.begin(), parked.end(),
-                                [&](const ParkedAcquire& p) { return p.requester == dm.source; }),
-                 parked.end());
+    auto gone = std::stable_partition(parked.begin(), parked.end(), [&](const ParkedAcquire& p) {
+      return p.requester != dm.source;
+    });
+    std::vector<wire::Request> left;
+    for (auto it = gone; it != parked.end(); ++it)
+      left.push_back(std::move(it->request));
+    parked.erase(gone, parked.end());
+    if (dm.reason == caf::exit_reason::remote_link_unreachable)
+      for (auto& req : left)
+        cancel_for_lost_client(self, req);
     maybe_rest_later(self);
   });
   maybe_rest_later(self);

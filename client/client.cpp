@@ -322,10 +322,14 @@ struct Client::Impl {
     return it->second + trusted_lease(milliseconds(g.lease_ms()));
   }
 
-  void cancel_wait(const std::string& name, const std::string& owner) {
+  // Leaves the queue of `name`, and makes sure no attempt of `acquire`
+  // (say one delayed in a busy node) can queue again afterwards.
+  void cancel_wait(const std::string& name, const std::string& owner,
+                   const wire::Request& acquire) {
     auto req = new_request();
     req.mutable_cancel()->set_name(name);
     req.mutable_cancel()->set_owner(owner);
+    req.mutable_cancel()->set_acquire_request_id(acquire.request_id());
     send(req, {}, nullptr);
   }
 };
@@ -381,7 +385,7 @@ AcquireReply Client::acquire(const std::string& name, const AcquireOptions& opti
     for (;;) {
       if (options.stop_requested && options.stop_requested()) {
         if (asked) // our place in the queue would otherwise be offered to nobody for 2 s
-          impl_->cancel_wait(name, owner);
+          impl_->cancel_wait(name, owner, req);
         return Impl::fail<AcquireReply>(Status::not_acquired, "interrupted");
       }
       bool try_lock = options.wait && options.wait->count() == 0;
@@ -390,7 +394,7 @@ AcquireReply Client::acquire(const std::string& name, const AcquireOptions& opti
         // Sent with wait 0, the attempt would be a try-lock that keeps our
         // place in the queue (the lock would later be offered to nobody for
         // 2 s): leave the queue instead.
-        impl_->cancel_wait(name, owner);
+        impl_->cancel_wait(name, owner, req);
         return Impl::fail<AcquireReply>(Status::not_acquired, "not acquired within the wait time");
       }
       auto& a = *req.mutable_acquire();
@@ -407,7 +411,7 @@ AcquireReply Client::acquire(const std::string& name, const AcquireOptions& opti
           backoff.wait(wait_until, options.stop_requested);
           if (remaining_wait_ms() > 0) // or a stop request, handled above
             continue;
-          impl_->cancel_wait(name, owner); // in case an earlier attempt queued us
+          impl_->cancel_wait(name, owner, req); // in case an earlier attempt queued us
         }
         return Impl::fail<AcquireReply>(Status::unavailable, ex.error);
       }
@@ -417,7 +421,7 @@ AcquireReply Client::acquire(const std::string& name, const AcquireOptions& opti
         if (options.on_queued)
           options.on_queued(resp.position());
         if (wait_until && LeaseClock::now() >= *wait_until) {
-          impl_->cancel_wait(name, owner);
+          impl_->cancel_wait(name, owner, req);
           return Impl::fail<AcquireReply>(Status::not_acquired,
                                           "not acquired within the wait time");
         }

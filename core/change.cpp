@@ -20,11 +20,70 @@ struct Transition {
     if (s.epoch.number == start_epoch) {
       ++s.epoch.number;
       s.epoch.origin = Ballot{}; // stamped by the round that proposes it
+      rebase_waiters();
     }
     age = 0;
   }
   bool lapsed(uint64_t limit_ms) const { return age && *age >= limit_ms; }
+  bool lapsed(const Waiter& w) const { return w.expires_ms != 0 && lapsed(w.expires_ms); }
+  // What is left of a wait, counted from the epoch's birth, keeps counting
+  // from the new epoch's; a wait that is over ends here. Unwitnessed time
+  // is not subtracted: an entry may outlive its client's wait by it
+  // (liveness, never safety).
+  void rebase_waiters() {
+    if (!age)
+      return;
+    auto& q = s.queue;
+    q.erase(std::remove_if(q.begin(), q.end(), [&](const Waiter& w) { return lapsed(w); }),
+            q.end());
+    for (auto& w : q)
+      if (w.expires_ms != 0)
+        w.expires_ms -= *age;
+  }
+  // A queue entry ending this long from now, as its epoch-relative value.
+  uint64_t expiry_in(uint64_t ms) const { return age.value_or(0) + ms; }
 };
+
+constexpr uint32_t every_attempt = UINT32_MAX;
+
+// Remembers that `owner`'s acquire attempts sent by `last.client` up to
+// `last` are over, keeping one entry per (owner, client): the later one.
+void remember_finished(LockState& s, const std::string& owner, const LeaseOrigin& last) {
+  if (last.client.empty())
+    return;
+  auto& f = s.finished;
+  auto it = std::find_if(f.begin(), f.end(), [&](const FinishedRequest& e) {
+    return e.owner == owner && e.last.client == last.client;
+  });
+  FinishedRequest entry{owner, last};
+  if (it != f.end()) {
+    if (last.sent_before(it->last))
+      entry.last = it->last;
+    f.erase(it);
+  }
+  f.push_back(std::move(entry));
+  if (f.size() > max_finished_requests)
+    f.erase(f.begin());
+}
+
+// A grant ends. Released, it was received: no attempt of its requests may
+// take effect again. Lapsed, its client may not have heard of it and may
+// still be retrying: only the attempts up to the one it was timed from.
+void finish_grant(LockState& s, const Holder& h, bool released) {
+  auto mark = [&](LeaseOrigin o) {
+    if (released)
+      o.attempt = every_attempt;
+    remember_finished(s, h.owner, o);
+  };
+  for (auto& e : h.earlier)
+    mark(e);
+  mark(h.origin);
+}
+
+bool is_finished(const LockState& s, const std::string& owner, const LeaseOrigin& attempt) {
+  return std::any_of(s.finished.begin(), s.finished.end(),
+                     [&](const FinishedRequest& f) { return f.covers(owner, attempt); });
+}
 
 // Applies what time and order dictate before any request is considered:
 // a lapsed lease ends, a lapsed reservation passes on, and a free lock with
@@ -32,6 +91,7 @@ struct Transition {
 void settle(Transition& t, Result& r) {
   auto& s = t.s;
   if (s.holder && t.lapsed(s.holder->lease_ms)) {
+    finish_grant(s, *s.holder, false);
     s.holder.reset();
     r.expired_holder = true;
     t.bump();
@@ -40,6 +100,11 @@ void settle(Transition& t, Result& r) {
     s.reserved.reset();
     t.bump();
   }
+  // Waiters whose wait is over (their client did not say so) leave before
+  // the lock is offered, so that it is never offered to a gone waiter.
+  s.queue.erase(
+      std::remove_if(s.queue.begin(), s.queue.end(), [&](const Waiter& w) { return t.lapsed(w); }),
+      s.queue.end());
   if (!s.holder && !s.reserved && !s.queue.empty()) {
     s.reserved = s.queue.front();
     s.queue.pop_front();
@@ -127,6 +192,13 @@ std::optional<size_t> queue_index(const LockState& s, const std::string& owner) 
 Result acquire(LockState& s, WitnessAge age, const AcquireArgs& a) {
   Transition t{s, age};
   Result pre;
+  // A delayed or duplicated attempt of a request that is over (released,
+  // lapsed, cancelled) must not queue or be granted once more.
+  if (is_finished(s, a.owner, a.origin)) {
+    pre.outcome = Outcome::busy;
+    pre.stale_attempt = true;
+    return pre;
+  }
   // The holder asking again is a retry or a deliberate re-acquire: same
   // token, lease restarted from this attempt. Checked before expiry so that
   // a retry, or a stale attempt, of the holder's own sends stays a pure read.
@@ -156,7 +228,16 @@ Result acquire(LockState& s, WitnessAge age, const AcquireArgs& a) {
     g.new_grant = true;
     return g;
   }
+  auto entry_life = a.wait_ms == 0 ? 0 : a.wait_ms + waiter_margin_ms;
   if (auto i = queue_index(s, a.owner)) {
+    // A long wait (a waiter without a deadline sends the longest) keeps its
+    // entry alive: renewed once half of it is gone, so rarely a write.
+    auto& w = s.queue[*i];
+    if (entry_life != 0 && w.expires_ms != 0 && a.wait) {
+      auto left = w.expires_ms - std::min(w.expires_ms, age.value_or(0));
+      if (left < entry_life / 2)
+        w.expires_ms = t.expiry_in(entry_life);
+    }
     r.outcome = Outcome::queued;
     r.position = *i + 1 + (s.reserved ? 1 : 0);
     return r;
@@ -169,13 +250,14 @@ Result acquire(LockState& s, WitnessAge age, const AcquireArgs& a) {
     r.outcome = Outcome::queue_full;
     return r;
   }
+  auto expires = entry_life == 0 ? 0 : t.expiry_in(entry_life);
   if (a.test_lifo) {
-    s.queue.push_front(Waiter{a.owner, a.ttl_ms});
+    s.queue.push_front(Waiter{a.owner, a.ttl_ms, expires});
     r.outcome = Outcome::queued;
     r.position = 1 + (s.reserved ? 1 : 0);
     return r;
   }
-  s.queue.push_back(Waiter{a.owner, a.ttl_ms});
+  s.queue.push_back(Waiter{a.owner, a.ttl_ms, expires});
   r.outcome = Outcome::queued;
   r.position = s.queue.size() + (s.reserved ? 1 : 0);
   return r;
@@ -187,6 +269,7 @@ Result release(LockState& s, WitnessAge age, uint64_t token, bool retried) {
   // An explicit release of the current token counts even if the lease
   // lapsed meanwhile: nobody else can hold it yet.
   if (s.holder && s.holder->token == token) {
+    finish_grant(s, *s.holder, true);
     s.holder.reset();
     s.last_released = token;
     t.bump();
@@ -225,9 +308,12 @@ Result refresh(LockState& s, WitnessAge age, uint64_t token, const LeaseOrigin& 
   return r;
 }
 
-Result cancel(LockState& s, WitnessAge age, const std::string& owner) {
+Result cancel(LockState& s, WitnessAge age, const std::string& owner,
+              const std::optional<LeaseOrigin>& request) {
   Transition t{s, age};
   Result r;
+  if (request)
+    remember_finished(s, owner, *request);
   if (s.reserved && s.reserved->owner == owner) {
     s.reserved.reset();
     t.bump();

@@ -20,6 +20,9 @@ using WitnessAge = std::optional<uint64_t>;
 
 // How long the head waiter may take to claim a lock offered to it.
 constexpr uint64_t reserve_ms = 2000;
+// How long past its client's wait a queue entry stays (for the client's own
+// cancel to arrive first, and for clock-rate drift).
+constexpr uint64_t waiter_margin_ms = 1000;
 
 enum class Outcome : uint8_t {
   granted,    // the requester holds the lock (token, lease)
@@ -58,6 +61,9 @@ struct AcquireArgs {
   // Test mutation stale-lease-restart: any attempt but an exact retry
   // restarts the lease with its own ttl, even a stale one that shortens it.
   bool test_stale_restart = false;
+  // How long the client still waits (when `wait`): its queue entry ends
+  // that long after this attempt, plus waiter_margin_ms. 0: no end.
+  uint64_t wait_ms = 0;
 };
 
 // A change as applied by a Paxos round.
@@ -75,8 +81,11 @@ Result release(LockState& s, WitnessAge age, uint64_t token, bool retried = fals
 // older than one already applied for its client changes nothing.
 Result refresh(LockState& s, WitnessAge age, uint64_t token, const LeaseOrigin& origin,
                uint64_t ttl_ms, bool test_stale_restart = false);
-// A waiter gives up: leaves the queue, or returns its reservation.
-Result cancel(LockState& s, WitnessAge age, const std::string& owner);
+// A waiter gives up: leaves the queue, or returns its reservation. With
+// `request` (the acquire it was waiting in, attempt = the last one that
+// may have been sent), a delayed attempt of it can never queue again.
+Result cancel(LockState& s, WitnessAge age, const std::string& owner,
+              const std::optional<LeaseOrigin>& request = std::nullopt);
 // Timer-driven: drops a lapsed lease or reservation and offers the lock to
 // the next waiter. Nothing happens unless the witnesses say time is up.
 Result handoff(LockState& s, WitnessAge age);

@@ -49,11 +49,35 @@ struct Holder {
   }
 };
 
+// How many finished requests a lock remembers (see LockState::finished).
+// Past that the oldest is forgotten: a delayed attempt of it can then queue
+// or be granted once more, which its wait or lease ends (liveness, never
+// safety: a grant is a grant like any other).
+constexpr size_t max_finished_requests = 8;
+
+// An acquire request that can no longer take effect for `owner`: every
+// attempt its client sent no later than `last` is stale.
+struct FinishedRequest {
+  std::string owner;
+  LeaseOrigin last;
+  bool covers(const std::string& o, const LeaseOrigin& attempt) const {
+    return o == owner && (attempt == last || attempt.sent_before(last));
+  }
+  friend bool operator==(const FinishedRequest& a, const FinishedRequest& b) {
+    return a.owner == b.owner && a.last == b.last;
+  }
+};
+
 struct Waiter {
   std::string owner;
   uint64_t ttl_ms = 0;
+  // The waiter leaves the queue once the current epoch is this old (its
+  // client's wait is over, plus a margin): a waiter that cannot say it gave
+  // up (its process died) does not hold up those behind it. Rebased at
+  // every epoch bump; 0: no end (records written before it existed).
+  uint64_t expires_ms = 0;
   friend bool operator==(const Waiter& a, const Waiter& b) {
-    return a.owner == b.owner && a.ttl_ms == b.ttl_ms;
+    return a.owner == b.owner && a.ttl_ms == b.ttl_ms && a.expires_ms == b.expires_ms;
   }
 };
 
@@ -79,11 +103,17 @@ struct LockState {
   std::optional<Waiter> reserved;
   std::deque<Waiter> queue;   // FIFO, capped at max_queue_length
   uint64_t last_released = 0; // token of the last explicit release: retries stay idempotent
+  // Acquire requests that can no longer take effect: released or lapsed
+  // grants, cancelled waits. A delayed or duplicated attempt of one changes
+  // nothing, so it never queues or is granted a second time. At most one
+  // per (owner, client), oldest first, capped at max_finished_requests.
+  std::vector<FinishedRequest> finished{};
 
   bool is_free() const { return !holder && !reserved && queue.empty(); }
   friend bool operator==(const LockState& a, const LockState& b) {
     return a.fence == b.fence && a.epoch == b.epoch && a.holder == b.holder &&
-           a.reserved == b.reserved && a.queue == b.queue && a.last_released == b.last_released;
+           a.reserved == b.reserved && a.queue == b.queue && a.last_released == b.last_released &&
+           a.finished == b.finished;
   }
   friend bool operator!=(const LockState& a, const LockState& b) { return !(a == b); }
 };

@@ -17,6 +17,7 @@ namespace {
 void to_proto(const core::Waiter& in, wire::Waiter& out) {
   out.set_owner(in.owner);
   out.set_ttl_ms(in.ttl_ms);
+  out.set_expires_ms(in.expires_ms);
 }
 
 void to_proto(const core::LeaseOrigin& in, wire::LeaseOrigin& out) {
@@ -30,7 +31,7 @@ core::LeaseOrigin from_proto(const wire::LeaseOrigin& in) {
 }
 
 core::Waiter from_proto(const wire::Waiter& in) {
-  return core::Waiter{in.owner(), in.ttl_ms()};
+  return core::Waiter{in.owner(), in.ttl_ms(), in.expires_ms()};
 }
 
 } // namespace
@@ -54,6 +55,11 @@ void to_proto(const core::LockState& in, wire::LockState& out) {
   for (auto& w : in.queue)
     to_proto(w, *out.add_queue());
   out.set_last_released(in.last_released);
+  for (auto& f : in.finished) {
+    auto& pb = *out.add_finished();
+    pb.set_owner(f.owner);
+    to_proto(f.last, *pb.mutable_last());
+  }
 }
 
 core::LockState from_proto(const wire::LockState& in) {
@@ -74,6 +80,11 @@ core::LockState from_proto(const wire::LockState& in) {
   for (auto& w : in.queue())
     out.queue.push_back(from_proto(w));
   out.last_released = in.last_released();
+  // As with `earlier`: a damaged record cannot make it grow without bound.
+  auto n = std::min<size_t>(static_cast<size_t>(in.finished_size()), core::max_finished_requests);
+  for (int i = in.finished_size() - static_cast<int>(n); i < in.finished_size(); ++i)
+    out.finished.push_back(
+        core::FinishedRequest{in.finished(i).owner(), from_proto(in.finished(i).last())});
   return out;
 }
 

@@ -325,6 +325,7 @@ CheckResult check_fifo(const std::vector<Event>& history, std::chrono::nanosecon
                        std::chrono::nanoseconds grace) {
   CheckResult r;
   r.name = "fifo";
+  r.kind = "fairness";
   auto events = time_ordered(history);
   auto faults = fault_spans(events);
   auto invoked = invoke_times(events);
@@ -440,6 +441,7 @@ CheckResult check_liveness(const std::vector<Event>& history, const std::vector<
                            std::chrono::nanoseconds bound) {
   CheckResult r;
   r.name = "liveness";
+  r.kind = "liveness";
   auto events = time_ordered(history);
   if (events.empty()) {
     r.note = "empty history";

@@ -6,6 +6,7 @@
 #include "history.hpp"
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -18,6 +19,8 @@ struct CheckResult {
   std::string note; // what was looked at, for the report
   // How many cases were compared (fifo: pairs), so that a vacuous pass shows.
   std::optional<size_t> checked;
+  // "safety", "liveness" or "fairness": the report counts violations per kind.
+  std::string kind = "safety";
   bool ok() const { return violations.empty(); }
 };
 
@@ -77,6 +80,16 @@ CheckResult check_fifo(const std::vector<Event>& history,
 // within `bound`.
 CheckResult check_liveness(const std::vector<Event>& history, const std::vector<std::string>& locks,
                            std::chrono::nanoseconds bound);
+
+// (7) Waiters are served: per lock, no span in which some client was in a
+// waiting acquire and nobody held the lock (by its client's view) lasts
+// longer than `bound(lock)` (a grant to a client that left lapses within one
+// lease, a reservation within 2 s). Spans that touch a fault, or the
+// `grace` after one, are left out. A liveness check.
+CheckResult
+check_waiters_served(const std::vector<Event>& history,
+                     const std::function<std::chrono::nanoseconds(const std::string&)>& bound,
+                     std::chrono::nanoseconds grace);
 
 // The value a client writes to the register for its write operation.
 std::string register_value(const std::string& process, uint64_t op_id);

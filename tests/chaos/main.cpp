@@ -306,6 +306,15 @@ int main(int argc, char** argv) {
   // reservation), the next holder's lease if it froze, then peers
   // reconnecting (back-off up to 2 s) and clients' failover: 2 leases + 7 s.
   const milliseconds liveness_bound = o.ttl * 2 + 7000ms;
+  // Away from faults a lock with waiters may go without a holder for at
+  // most: a grant to a waiter that left (one lease, as long as that lock's
+  // longest), then a reservation to one (2 s), plus 1 s for rounds. After a
+  // fault, leftovers of it (grants to clients cut off, or that lost their
+  // node) may take as long as a cold lease more.
+  auto waiters_bound = [&o](const std::string& lock) -> nanoseconds {
+    return (lock.rfind("cold-", 0) == 0 ? o.cold_ttl : o.ttl) + 3000ms;
+  };
+  const nanoseconds waiters_grace = std::max(liveness_bound, o.cold_ttl + 3000ms);
   int exit_code = 0;
   {
     ClusterOptions co;
@@ -394,7 +403,8 @@ int main(int argc, char** argv) {
                                     check_fenced_register(events, store.log(), store.state()),
                                     check_no_lost_updates(events),
                                     check_fifo(events, o.ttl),
-                                    check_liveness(events, workload.hot_locks(), liveness_bound)};
+                                    check_liveness(events, workload.hot_locks(), liveness_bound),
+                                    check_waiters_served(events, waiters_bound, waiters_grace)};
     RunInfo info;
     info.seed = o.seed;
     info.nodes = o.nodes;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <iomanip>
+#include <map>
 #include <sstream>
 
 namespace gdl_chaos {
@@ -179,7 +180,14 @@ std::string Report::text() const {
       s << "    " << v << "\n";
     }
   }
-  s << "\nresult: " << (ok() ? "PASS" : "FAIL (violations found)") << "\n";
+  std::map<std::string, size_t> by_kind{{"safety", 0}, {"liveness", 0}, {"fairness", 0}};
+  for (auto& c : checks)
+    by_kind[c.kind] += c.violations.size();
+  s << "\nviolations:";
+  for (auto& [kind, n] : by_kind)
+    s << " " << kind << " " << n;
+  s << "\n";
+  s << "result: " << (ok() ? "PASS" : "FAIL (violations found)") << "\n";
   return s.str();
 }
 
@@ -238,7 +246,8 @@ std::string Report::json() const {
   s << "},\"checkers\":{";
   for (size_t k = 0; k < checks.size(); ++k) {
     auto& c = checks[k];
-    s << (k ? "," : "") << "\"" << c.name << "\":{\"violations\":" << c.violations.size();
+    s << (k ? "," : "") << "\"" << c.name << "\":{\"kind\":\"" << c.kind
+      << "\",\"violations\":" << c.violations.size();
     if (c.checked)
       s << ",\"checked\":" << *c.checked;
     s << ",\"note\":\"" << json_escape(c.note) << "\",\"first\":[";

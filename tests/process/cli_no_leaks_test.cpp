@@ -256,6 +256,43 @@ BOOST_AUTO_TEST_CASE(status_text_agrees_with_json) {
   BOOST_CHECK_EQUAL(trim(gdl({"status", "S1"}).out), "free");
 }
 
+// A waiter killed with SIGKILL cannot cancel, but its connection closes:
+// the node it waited through takes it out of the queue at once, so the
+// lock is never offered to it (which would hold up the next one for 2 s).
+BOOST_AUTO_TEST_CASE(killed_waiter_leaves_the_queue_at_once) {
+  auto holder = acquire("K1", "holder");
+  auto& ghost = gdl_background({"acquire", "K1", "--owner", "ghost"}); // waits forever
+  BOOST_REQUIRE_MESSAGE(wait_for_waiters("K1", 1), ghost.describe());
+  ghost.kill_and_reap();
+  BOOST_CHECK_MESSAGE(wait_for_waiters("K1", 0, 3000ms), "the dead waiter stayed queued");
+  auto rel = gdl({"release", "K1", "--token", str(holder)});
+  BOOST_REQUIRE_MESSAGE(rel.code() == 0, rel.describe());
+  auto t = gdl({"try", "K1", "--owner", "other"});
+  BOOST_CHECK_MESSAGE(t.code() == 0, "the lock went to the dead waiter: " << t.describe());
+}
+
+// A waiter that can neither cancel nor lose its connection (a stopped
+// process) leaves the queue when its own --wait is over, plus a margin.
+BOOST_AUTO_TEST_CASE(frozen_waiter_leaves_the_queue_when_its_wait_ends) {
+  auto holder = acquire("K2", "holder");
+  auto& frozen = gdl_background({"acquire", "K2", "--owner", "frozen", "--wait", "2s"});
+  BOOST_REQUIRE_MESSAGE(wait_for_waiters("K2", 1), frozen.describe());
+  auto stopped_at = std::chrono::steady_clock::now();
+  frozen.send_signal(SIGSTOP);
+  BOOST_CHECK_MESSAGE(wait_for_waiters("K2", 0, 6000ms), "the frozen waiter stayed queued");
+  auto gone_after = std::chrono::steady_clock::now() - stopped_at;
+  BOOST_TEST_MESSAGE("frozen waiter left the queue "
+                     << std::chrono::duration_cast<std::chrono::milliseconds>(gone_after).count()
+                     << " ms after it was stopped");
+  frozen.send_signal(SIGCONT);
+  auto e = frozen.wait_for(5000ms);
+  BOOST_CHECK_MESSAGE(e && e->exited && e->code == 1, frozen.describe());
+  auto rel = gdl({"release", "K2", "--token", str(holder)});
+  BOOST_REQUIRE_MESSAGE(rel.code() == 0, rel.describe());
+  auto t = gdl({"try", "K2", "--owner", "other"});
+  BOOST_CHECK_MESSAGE(t.code() == 0, t.describe());
+}
+
 // A token nobody received is a leaked lock: it is given back.
 BOOST_AUTO_TEST_CASE(stdout_write_error_gives_the_lock_back) {
   for (std::string command : {"acquire", "try"}) {

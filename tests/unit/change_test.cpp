@@ -777,7 +777,11 @@ struct Checker {
       if (!new_grant && (!pre.holder || pre.holder->owner != who || pre.holder->token != r.token))
         return fail("old token granted to someone other than its holder");
     }
-    if (r.outcome == Outcome::busy && (op != Op::acquire || wait))
+    // A waiting acquire is busy only as an attempt of a request that is
+    // over, and then changes nothing.
+    if (r.outcome == Outcome::busy && r.stale_attempt && !(pre == post))
+      return fail("a finished request's attempt changed the lock");
+    if (r.outcome == Outcome::busy && (op != Op::acquire || (wait && !r.stale_attempt)))
       return fail("busy for a waiting acquire");
     if (r.outcome == Outcome::queued) {
       size_t i = static_cast<size_t>(r.position) - 1 - (post.reserved ? 1 : 0);
@@ -1060,7 +1064,10 @@ BOOST_AUTO_TEST_CASE(only_new_tokens_are_new_grants) {
   BOOST_TEST(!acquire(s, std::nullopt, first).new_grant);
   BOOST_TEST(!acquire(s, std::nullopt, again).new_grant);
   BOOST_TEST(release(s, std::nullopt, 1).outcome == Outcome::released);
-  BOOST_TEST(acquire(s, std::nullopt, again).new_grant);
+  // `again` was granted and released: a late copy of it is over.
+  BOOST_TEST(!acquire(s, std::nullopt, again).new_grant);
+  AcquireArgs next{"a", LeaseOrigin{"c1", 3, 0}, 1000, false};
+  BOOST_TEST(acquire(s, std::nullopt, next).new_grant);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -60,7 +60,11 @@ inline std::ostream& operator<<(std::ostream& os, const Holder& h) {
 }
 
 inline std::ostream& operator<<(std::ostream& os, const Waiter& w) {
-  return os << "waiter{" << w.owner << ",ttl=" << w.ttl_ms << "}";
+  return os << "waiter{" << w.owner << ",ttl=" << w.ttl_ms << ",expires=" << w.expires_ms << "}";
+}
+
+inline std::ostream& operator<<(std::ostream& os, const FinishedRequest& f) {
+  return os << "finished{" << f.owner << "," << f.last << "}";
 }
 
 inline std::ostream& operator<<(std::ostream& os, const LockState& s) {
@@ -71,7 +75,10 @@ inline std::ostream& operator<<(std::ostream& os, const LockState& s) {
     os << "reserved=" << *s.reserved << ",";
   os << "queue=[";
   for (auto& w : s.queue)
-    os << w.owner << " ";
+    os << w << " ";
+  os << "],finished=[";
+  for (auto& f : s.finished)
+    os << f << " ";
   return os << "],last_released=" << s.last_released << "}";
 }
 

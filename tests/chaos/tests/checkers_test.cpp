@@ -426,9 +426,67 @@ BOOST_AUTO_TEST_CASE(the_report_shows_how_many_cases_were_checked) {
   BOOST_TEST(r.ok());
   BOOST_TEST(r.text().find("fifo               0 violations in 1 checked") != std::string::npos,
              r.text());
-  BOOST_TEST(r.json().find("\"fifo\":{\"violations\":0,\"checked\":1,") != std::string::npos);
+  BOOST_TEST(r.json().find("\"fifo\":{\"kind\":\"fairness\",\"violations\":0,\"checked\":1,") !=
+             std::string::npos);
   BOOST_TEST(h.events[1].to_json().find("\"type\":\"queued\"") != std::string::npos);
   BOOST_TEST(h.events[1].to_json().find("\"position\":1") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(waiters_served)
+
+namespace {
+
+std::function<std::chrono::nanoseconds(const std::string&)> bound_of(std::chrono::nanoseconds b) {
+  return [b](const std::string&) { return b; };
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(a_handover_to_the_waiter_passes) {
+  HistoryBuilder h;
+  h.grant("c1", 1, "L", 1, 0, 10, 5000);
+  h.add(20, EventType::invoke, "c2", Op::acquire, 1, "L");
+  h.release("c1", 2, "L", 1, 1000, 1010);
+  h.add(1015, EventType::ok, "c2", Op::acquire, 1, "L", 2).trusted_until_ns = h.ns(6000);
+  h.release("c2", 2, "L", 2, 2000, 2010);
+  auto r = check_waiters_served(h.events, bound_of(std::chrono::milliseconds(500)), 0s);
+  BOOST_TEST(r.ok(), first_violation(r));
+  BOOST_TEST(r.kind == "liveness");
+  BOOST_TEST(*r.checked == 2u); // c1's own acquire, and the handover to c2
+}
+
+// The ghost waiter: c1 released, c2 (gone) was offered the lock, c3 waited
+// with nobody holding the lock for 4 s.
+BOOST_AUTO_TEST_CASE(waiters_left_without_a_holder_are_reported) {
+  HistoryBuilder h;
+  h.grant("c1", 1, "L", 1, 0, 10, 5000);
+  h.add(20, EventType::invoke, "c3", Op::acquire, 1, "L");
+  h.release("c1", 2, "L", 1, 1000, 1010);
+  h.add(5000, EventType::fail, "c3", Op::acquire, 1, "L");
+  auto r = check_waiters_served(h.events, bound_of(std::chrono::milliseconds(3000)), 0s);
+  BOOST_TEST(r.violations.size() == 1u);
+  // A client asking again at once keeps the span going.
+  h.add(5100, EventType::invoke, "c3", Op::acquire, 2, "L");
+  h.add(9000, EventType::fail, "c3", Op::acquire, 2, "L");
+  r = check_waiters_served(h.events, bound_of(std::chrono::milliseconds(6000)), 0s);
+  BOOST_TEST(r.violations.size() == 1u, first_violation(r));
+}
+
+BOOST_AUTO_TEST_CASE(spans_near_a_fault_are_left_out) {
+  HistoryBuilder h;
+  h.add(0, EventType::invoke, "c3", Op::acquire, 1, "L");
+  h.add(5000, EventType::unknown, "c3", Op::acquire, 1, "L");
+  h.fault(100, 200, "partition");
+  auto r = check_waiters_served(h.events, bound_of(std::chrono::milliseconds(1000)), 1s);
+  BOOST_TEST(r.ok(), first_violation(r));
+  BOOST_TEST(*r.checked == 0u);
+  // Try-locks are not waiters.
+  HistoryBuilder t;
+  t.add(0, EventType::invoke, "c3", Op::try_acquire, 1, "L");
+  t.add(5000, EventType::fail, "c3", Op::try_acquire, 1, "L");
+  BOOST_TEST(check_waiters_served(t.events, bound_of(std::chrono::milliseconds(1000)), 0s).ok());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
