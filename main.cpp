@@ -6,6 +6,7 @@
 #include "core/time.hpp"
 #include "core/wal.hpp"
 #include "godistlock/version.hpp"
+#include "net/endpoint.hpp"
 #include "net/system_config.hpp"
 
 #include <caf/all.hpp>
@@ -56,9 +57,11 @@ int main(int argc, char** argv) {
     if (!cli.node.fsync)
       GDL_WARN("--durability none: acknowledged grants and releases are NOT synced to disk "
                "and can be lost in a crash. For experiments and benchmarks only.");
-    GDL_INFO("godistlock-node " << cli.node.id << " ready on " << cli.node.listen.host << ":"
-                                << node.port() << " (data dir " << cli.node.data_dir << ", "
-                                << node.replayed_locks() << " locks replayed, durability "
+    auto bound = cli.node.listen;
+    bound.port = node.port();
+    GDL_INFO("godistlock-node " << cli.node.id << " ready on " << bound.to_string() << " (data dir "
+                                << cli.node.data_dir << ", " << node.replayed_locks()
+                                << " locks replayed, durability "
                                 << (cli.node.fsync ? "fsync" : "none") << ", cluster of "
                                 << cli.node.peers.size() + 1
                                 << (node.joining_at_start() ? ", catching up before voting" : "")

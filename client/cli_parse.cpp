@@ -162,12 +162,21 @@ std::string parse_servers(const std::optional<std::string>& servers_text, const 
   std::string text = default_servers;
   if (servers_text) {
     text = *servers_text;
-  } else if (servers_env && *servers_env) {
+  } else if (servers_env) {
+    // Set but empty is a mistake (an unset variable in a script, say), not
+    // a request for the default list.
     source = "GODISTLOCK_SERVERS";
     text = servers_env;
   }
-  auto servers = net::parse_endpoint_list(text);
-  if (!servers || servers->empty())
+  std::string bad_entry;
+  auto servers = net::parse_endpoint_list(text, &bad_entry);
+  if (text.empty())
+    return bad_value(source, text, "empty: expected HOST:PORT[,HOST:PORT...]");
+  if (!servers)
+    return "bad " + source + " entry '" + bad_entry +
+           "': expected HOST:PORT (a host name or address, no ID@ or scheme; IPv6 in "
+           "brackets: [::1]:7001)";
+  if (servers->empty())
     return bad_value(source, text, "expected HOST:PORT[,HOST:PORT...]");
   out.servers = std::move(*servers);
   return {};
