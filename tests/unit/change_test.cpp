@@ -36,15 +36,6 @@ LockState held_by(const std::string& owner, uint64_t ttl = 1000) {
   return s;
 }
 
-std::vector<std::string> queue_owners(const LockState& s) {
-  std::vector<std::string> out;
-  for (auto& w : s.queue)
-    out.push_back(w.owner);
-  return out;
-}
-
-using Names = std::vector<std::string>;
-
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(change)

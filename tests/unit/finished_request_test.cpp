@@ -30,15 +30,6 @@ AcquireArgs waiting(const std::string& owner, const LeaseOrigin& o, uint64_t wai
   return a;
 }
 
-std::vector<std::string> queue_owners(const LockState& s) {
-  std::vector<std::string> out;
-  for (auto& w : s.queue)
-    out.push_back(w.owner);
-  return out;
-}
-
-using Names = std::vector<std::string>;
-
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(finished_requests)

@@ -1,5 +1,6 @@
 // Stream operators for the core types, so that failing BOOST_TEST
-// comparisons print readable values. Test-only.
+// comparisons print readable values, and small helpers shared by the
+// change-function tests. Test-only.
 #pragma once
 
 #include "core/acceptor.hpp"
@@ -9,6 +10,8 @@
 #include <boost/test/unit_test.hpp>
 
 #include <optional>
+#include <string>
+#include <vector>
 #include <ostream>
 #include <utility>
 
@@ -100,6 +103,16 @@ inline std::ostream& operator<<(std::ostream& os, Round::Phase p) {
   }
   return os << "?";
 }
+
+// The owners in a lock's queue, front first (for comparisons with Names).
+inline std::vector<std::string> queue_owners(const LockState& s) {
+  std::vector<std::string> out;
+  for (auto& w : s.queue)
+    out.push_back(w.owner);
+  return out;
+}
+
+using Names = std::vector<std::string>;
 
 } // namespace godistlock::core
 
