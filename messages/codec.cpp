@@ -57,7 +57,8 @@ void to_proto(const core::LockState& in, wire::LockState& out) {
   out.set_last_released(in.last_released);
   for (auto& f : in.finished) {
     auto& pb = *out.add_finished();
-    pb.set_owner(f.owner);
+    if (f.owner != f.last.client) // the usual owner, the client id, is not written twice
+      pb.set_owner(f.owner);
     to_proto(f.last, *pb.mutable_last());
   }
 }
@@ -82,9 +83,13 @@ core::LockState from_proto(const wire::LockState& in) {
   out.last_released = in.last_released();
   // As with `earlier`: a damaged record cannot make it grow without bound.
   auto n = std::min<size_t>(static_cast<size_t>(in.finished_size()), core::max_finished_requests);
-  for (int i = in.finished_size() - static_cast<int>(n); i < in.finished_size(); ++i)
+  for (int i = in.finished_size() - static_cast<int>(n); i < in.finished_size(); ++i) {
+    auto& f = in.finished(i);
+    auto last = from_proto(f.last());
+    // Owners are never empty (core::check_owner): empty means "the client id".
     out.finished.push_back(
-        core::FinishedRequest{in.finished(i).owner(), from_proto(in.finished(i).last())});
+        core::FinishedRequest{f.owner().empty() ? last.client : f.owner(), last});
+  }
   return out;
 }
 
