@@ -1,7 +1,6 @@
 #include "client/client.hpp"
 
 #include "client/attempts.hpp"
-#include "client/connection_watcher.hpp"
 
 #include "core/limits.hpp"
 #include "messages/interfaces.hpp"
@@ -14,7 +13,6 @@
 #include <caf/io/all.hpp>
 
 #include <algorithm>
-#include <functional>
 #include <map>
 #include <mutex>
 #include <random>
@@ -26,8 +24,6 @@ namespace {
 
 using namespace std::chrono;
 using detail::Backoff;
-using detail::connection_watcher;
-using detail::ConnectionTable;
 using detail::home_key;
 using detail::plain_words;
 using detail::rendezvous;
@@ -57,6 +53,27 @@ Status status_of(wire::Code code) {
   default:
     return Status::internal;
   }
+}
+
+// Watches every server handle we hold: when a server's connection drops,
+// its handle is forgotten at once instead of timing out requests.
+struct ConnectionTable {
+  std::mutex mutex;
+  std::vector<std::optional<node_actor>> handles;
+  void forget(const caf::actor_addr& addr) {
+    std::lock_guard<std::mutex> guard(mutex);
+    for (auto& h : handles)
+      if (h && h->address() == addr)
+        h.reset();
+  }
+};
+
+caf::behavior connection_watcher(caf::event_based_actor* self,
+                                 std::shared_ptr<ConnectionTable> table) {
+  self->set_down_handler([table](caf::down_msg& dm) { table->forget(dm.source); });
+  return {
+      [=](caf::actor& server) { self->monitor(server); },
+  };
 }
 
 } // namespace
@@ -224,9 +241,7 @@ struct Client::Impl {
         (*sent_at)[req.attempt()] = LeaseClock::now();
       bool got = false;
       caf::scoped_actor self{sys};
-      // Through the watcher, which fails it at once if the server goes away.
-      self->request(watcher, timeout + milliseconds(100), caf::actor_cast<caf::actor>(*handle),
-                    messages::wire_request{req}, static_cast<int64_t>(timeout.count()))
+      self->request(*handle, timeout, messages::wire_request{req})
           .receive(
               [&](messages::wire_response& r) {
                 ex.response = std::move(r.pb);
