@@ -24,7 +24,7 @@ namespace godistlock::client {
 
 const char* const cli_usage =
     "usage: godistlock [--servers HOST:PORT[,HOST:PORT...]] [--timeout DUR] COMMAND ...\n"
-    "       godistlock --version | --help\n"
+    "       godistlock --version | --help | help [COMMAND]\n"
     "\n"
     "commands:\n"
     "  acquire NAME [--ttl DUR] [--wait DUR] [--owner ID] [--conflict-exit-code N]\n"
@@ -48,13 +48,44 @@ const char* const cli_usage =
     "this invocation unless given. Servers come from $GODISTLOCK_SERVERS, else\n"
     "127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003.\n"
     "A waiting acquire or run that is stopped (Ctrl-C, SIGTERM, SIGHUP, ...) or whose\n"
-    "--wait runs out leaves the wait queue before it exits.\n"
+    "--wait runs out leaves the wait queue before it exits. A NAME that starts with -\n"
+    "goes after --: try -- -name; run [OPTIONS] -- -name -- CMD.\n"
     "\n"
     "exit status: 0 ok; 1 not acquired (or N from --conflict-exit-code N, 0-255), not\n"
     "the holder or token not current; 2 bad usage or input; 3 no server reachable or\n"
     "no quorum; 4 lock lost during run; 128+N stopped by signal N. run exits with\n"
     "CMD's status otherwise (128+N if killed by signal N), 127 if CMD is not found\n"
     "and 126 if it is not executable (both checked before the lock is taken).\n";
+
+std::string command_help(std::string_view command) {
+  std::string_view usage = cli_usage;
+  auto commands_at = usage.find("\ncommands:\n");
+  auto shared_at = usage.find("\n\n", commands_at + 1);
+  std::string out = "usage: godistlock [--servers HOST:PORT[,...]] [--timeout DUR] ";
+  bool in_entry = false;
+  // An entry is its "  COMMAND ..." line and the more deeply indented
+  // lines that continue it.
+  for (size_t at = commands_at + 11; at < shared_at;) {
+    auto end = usage.find('\n', at);
+    auto line = usage.substr(at, end - at);
+    at = end + 1;
+    bool starts_entry = line.size() > 2 && line[2] != ' ';
+    if (starts_entry) {
+      auto word = line.substr(2, line.find(' ', 2) - 2);
+      in_entry = word == command;
+      if (in_entry) {
+        auto text = line.substr(2);
+        auto gap = text.find("   ");
+        out += std::string(text.substr(0, gap)) + "\n";
+        if (gap != std::string_view::npos)
+          out += "  " + std::string(text.substr(text.find_first_not_of(' ', gap))) + "\n";
+      }
+    } else if (in_entry) {
+      out += "  " + std::string(line.substr(line.find_first_not_of(' '))) + "\n";
+    }
+  }
+  return out + std::string(usage.substr(shared_at + 1));
+}
 
 namespace {
 
@@ -316,7 +347,7 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     return exit_bad_usage;
   }
   if (cmd.help) {
-    out << cli_usage;
+    out << (cmd.help_topic.empty() ? std::string(cli_usage) : command_help(cmd.help_topic));
     return exit_ok;
   }
   if (cmd.version) {

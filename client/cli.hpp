@@ -10,6 +10,7 @@
 #include <iosfwd>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace godistlock::client {
@@ -23,9 +24,14 @@ constexpr int exit_lock_lost = 4;   // the lock was lost while `run` was running
 
 extern const char* const cli_usage;
 
+// Help on one command: its lines of cli_usage, then what every command
+// shares (durations, limits, servers, exit statuses).
+std::string command_help(std::string_view command);
+
 // A parsed and fully validated command line.
 struct CliCommand {
   bool help = false;
+  std::string help_topic; // with help: the command asked about ("help run", "run --help")
   bool version = false;
   std::string command; // acquire, try, release, refresh, check, status, stats, cluster, run
   std::vector<net::Endpoint> servers;

@@ -192,22 +192,48 @@ std::string parse_cli_command_line(const std::vector<std::string>& args, const c
   bool have_name = false;
   bool have_token = false;
   bool have_program = false;
+  // After "--", arguments are not options: a NAME may start with "-".
+  bool options_done = false;
   for (size_t i = 0; i < args.size(); ++i) {
     const auto& arg = args[i];
+    if (spec && arg == "--" && !options_done) {
+      // run's first "--" comes before NAME only when NAME is still missing
+      // and more than a CMD follows: run [OPTIONS] -- -name -- CMD.
+      bool name_follows = spec->name == "run" && !have_name &&
+                          std::find(args.begin() + static_cast<std::ptrdiff_t>(i) + 1, args.end(),
+                                    "--") != args.end();
+      if (spec->name != "run" || name_follows) {
+        options_done = true;
+        continue;
+      }
+    }
     if (spec && spec->name == "run" && arg == "--") {
       out.program.assign(args.begin() + static_cast<std::ptrdiff_t>(i) + 1, args.end());
       have_program = true;
       break;
     }
-    if (arg == "-h" || arg == "--help") {
+    if (!spec && arg == "help") {
       out.help = true;
+      if (i + 1 < args.size()) {
+        if (!find_command(args[i + 1]))
+          return "help: unknown command '" + args[i + 1] + "'";
+        out.help_topic = args[i + 1];
+      }
+      if (i + 2 < args.size())
+        return "help takes at most one COMMAND";
+      return {};
+    }
+    if (!options_done && (arg == "-h" || arg == "--help")) {
+      out.help = true;
+      if (spec)
+        out.help_topic = std::string(spec->name);
       return {};
     }
     if (arg == "--version" && !spec) {
       out.version = true;
       return {};
     }
-    if (arg.size() > 1 && arg[0] == '-') {
+    if (!options_done && arg.size() > 1 && arg[0] == '-') {
       // --option VALUE or --option=VALUE
       auto equals = arg.find('=');
       std::string option = arg.substr(0, equals);
