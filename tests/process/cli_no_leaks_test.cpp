@@ -285,7 +285,8 @@ BOOST_AUTO_TEST_CASE(frozen_waiter_leaves_the_queue_when_its_wait_ends) {
                      << std::chrono::duration_cast<std::chrono::milliseconds>(gone_after).count()
                      << " ms after it was stopped");
   frozen.send_signal(SIGCONT);
-  auto e = frozen.wait_for(5000ms);
+  // Its attempt in flight may have to time out first (the default --timeout, 5 s).
+  auto e = frozen.wait_for(15000ms);
   BOOST_CHECK_MESSAGE(e && e->exited && e->code == 1, frozen.describe());
   auto rel = gdl({"release", "K2", "--token", str(holder)});
   BOOST_REQUIRE_MESSAGE(rel.code() == 0, rel.describe());
