@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   core::set_log_level(cli.log_level);
+  core::set_log_format(cli.log_format);
   core::Clock::test_rate().store(cli.test_clock_rate);
   // Signals are taken by sigwait below; every thread CAF starts inherits the mask.
   sigset_t stop_signals;

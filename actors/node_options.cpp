@@ -10,6 +10,7 @@ const char* const node_usage =
     "usage: godistlock-node --id ID --listen HOST:PORT --data-dir DIR\n"
     "                       [--peers [ID@]HOST:PORT,...] [--bootstrap] [--accept-data-loss]\n"
     "                       [--durability fsync|none] [--log-level error|warn|info|debug]\n"
+    "                       [--log-format text|json]\n"
     "                       [--idle-retire DUR] [--threads N] [--scheduler sharing|stealing]\n"
     "  --version    print the version and the git commit, and exit\n"
     "  --peers      the other members of the cluster (every node gets the same list)\n"
@@ -17,6 +18,8 @@ const char* const node_usage =
     "  --accept-data-loss  after a majority lost its data: vote anyway (see docs/operations.md)\n"
     "  --threads    actor worker threads (default: the cores, 2 to 4)\n"
     "  --scheduler  CAF scheduler policy (default sharing; stealing polls while idle)\n"
+    "  --log-format text (default): RFC 3339 UTC time, level, message; json: one\n"
+    "               object per line with time, level and msg, for log shippers\n"
     "Fault-injection flags, for tests only (docs/testing.md): --test-mutation NAME,\n"
     "--test-clock-rate F, --test-hold-accepts DUR. They break the node on purpose.\n";
 
@@ -89,6 +92,9 @@ std::string parse_node_command_line(const std::vector<std::string>& args, NodeCo
     } else if (flag == "--log-level") {
       if (!core::parse_log_level(value, out.log_level))
         return "bad --log-level '" + value + "': expected error, warn, info or debug";
+    } else if (flag == "--log-format") {
+      if (!core::parse_log_format(value, out.log_format))
+        return "bad --log-format '" + value + "': expected text or json";
     } else if (flag == "--test-mutation") {
       auto m = core::parse_mutation(value);
       if (!m)

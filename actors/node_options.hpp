@@ -13,6 +13,7 @@ namespace godistlock::actors {
 struct NodeCommandLine {
   NodeOptions node;
   core::LogLevel log_level = core::LogLevel::info;
+  core::LogFormat log_format = core::LogFormat::text;
   net::SchedulerOptions scheduler;
   bool help = false;
   bool version = false;

@@ -1,6 +1,7 @@
 // The node's command line (actors/node_options.hpp): every flag's good and
 // bad values. A bad value is one clear line and no node.
 #include "actors/node_options.hpp"
+#include "core/log.hpp"
 
 #include <boost/test/unit_test.hpp>
 
@@ -123,3 +124,29 @@ BOOST_AUTO_TEST_CASE(version_flag_needs_nothing_else) {
   BOOST_TEST(parse_node_command_line({"--version"}, cli) == "");
   BOOST_TEST(cli.version);
 }
+
+BOOST_AUTO_TEST_SUITE(log_lines)
+
+// 2026-12-06T07:35:12.345Z, as milliseconds since the Unix epoch.
+constexpr int64_t at = 1796542512345;
+
+BOOST_AUTO_TEST_CASE(text_lines_start_with_rfc3339_utc) {
+  using namespace godistlock::core;
+  BOOST_TEST(format_log_line(LogFormat::text, LogLevel::info, "ready", at) ==
+             "2026-12-06T07:35:12.345Z INFO  ready");
+  BOOST_TEST(format_log_line(LogFormat::text, LogLevel::warning, "x", 0) ==
+             "1970-01-01T00:00:00.000Z WARN  x");
+}
+
+BOOST_AUTO_TEST_CASE(json_lines_are_one_object_each) {
+  using namespace godistlock::core;
+  BOOST_TEST(format_log_line(LogFormat::json, LogLevel::error, "disk \"d\"\n\\", at) ==
+             "{\"time\":\"2026-12-06T07:35:12.345Z\",\"level\":\"error\",\"msg\":\"disk "
+             "\\\"d\\\"\\u000a\\\\\"}");
+  LogFormat f = LogFormat::text;
+  BOOST_TEST(parse_log_format("json", f));
+  BOOST_TEST((f == LogFormat::json));
+  BOOST_TEST(!parse_log_format("xml", f));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
