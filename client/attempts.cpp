@@ -6,6 +6,8 @@
 #include <caf/atom.hpp>
 #include <caf/sec.hpp>
 
+#include <algorithm>
+
 namespace godistlock::client {
 
 namespace detail {
@@ -50,6 +52,30 @@ std::string plain_words(const caf::error& e, std::chrono::milliseconds timeout) 
   if (e.category() == caf::atom("exit"))
     return "the connection was lost";
   return "connection failed";
+}
+
+void Failures::note(const std::string& server, const std::string& reason, bool cut_short) {
+  auto it = std::find_if(servers_.begin(), servers_.end(),
+                         [&](const Server& s) { return s.address == server; });
+  if (it == servers_.end()) {
+    servers_.push_back(Server{server, reason, 1});
+    return;
+  }
+  ++it->attempts;
+  if (!cut_short || it->reason.empty())
+    it->reason = reason;
+}
+
+std::string Failures::text() const {
+  std::string text = "no server could answer (";
+  for (size_t k = 0; k < servers_.size(); ++k) {
+    auto& s = servers_[k];
+    text += (k ? "; " : "") + s.address;
+    if (s.attempts > 1)
+      text += " (" + std::to_string(s.attempts) + " attempts)";
+    text += ": " + s.reason;
+  }
+  return text + ")";
 }
 
 } // namespace detail

@@ -13,6 +13,7 @@
 #include <caf/io/all.hpp>
 
 #include <algorithm>
+#include <future>
 #include <map>
 #include <mutex>
 #include <random>
@@ -74,6 +75,41 @@ caf::behavior connection_watcher(caf::event_based_actor* self,
   return {
       [=](caf::actor& server) { self->monitor(server); },
   };
+}
+
+// What became of one request to one server.
+struct AttemptOutcome {
+  std::optional<wire::Response> response;
+  caf::error error; // when there is no response
+};
+
+// One request to one server, ended by its reply, an error, its timeout, or
+// the loss of the server's connection, whichever comes first. CAF 0.17
+// does not fail a request in flight when the connection drops, so without
+// the monitor a client would sit out the whole timeout (and park window)
+// of an attempt at a node that was killed before trying the next one.
+caf::behavior attempt_actor(caf::event_based_actor* self, node_actor server,
+                            messages::wire_request req, milliseconds timeout,
+                            std::shared_ptr<std::promise<AttemptOutcome>> done) {
+  auto finish = [=](AttemptOutcome outcome) {
+    done->set_value(std::move(outcome));
+    self->quit();
+  };
+  self->monitor(server);
+  self->set_down_handler([=](caf::down_msg& dm) {
+    if (dm.source == server.address())
+      finish(AttemptOutcome{std::nullopt, caf::make_error(caf::sec::request_receiver_down)});
+  });
+  self->request(server, timeout, std::move(req))
+      .then(
+          [=](messages::wire_response& r) {
+            finish(AttemptOutcome{std::move(r.pb), {}});
+          },
+          [=](caf::error& e) {
+            finish(AttemptOutcome{std::nullopt, std::move(e)});
+          });
+  // Nothing else arrives; the behavior only keeps the actor alive until then.
+  return {[](int32_t) {}};
 }
 
 } // namespace
@@ -145,15 +181,15 @@ struct Client::Impl {
 
   ~Impl() { caf::anon_send_exit(watcher, caf::exit_reason::user_shutdown); }
 
-  std::optional<node_actor> connection(size_t i, std::string& error) {
+  std::optional<node_actor> connection(size_t i, milliseconds timeout, std::string& error) {
     {
       std::lock_guard<std::mutex> guard(connections->mutex);
       if (connections->handles[i])
         return connections->handles[i];
     }
-    auto h = net::connect_node(sys, options.servers[i], options.attempt_timeout);
+    auto h = net::connect_node(sys, options.servers[i], timeout);
     if (!h) {
-      error = plain_words(h.error(), options.attempt_timeout);
+      error = plain_words(h.error(), timeout);
       return std::nullopt;
     }
     caf::anon_send(watcher, caf::actor_cast<caf::actor>(*h));
@@ -198,85 +234,120 @@ struct Client::Impl {
     std::string error;
   };
 
-  // Sends `req` to one server after another, starting with the one that
-  // answered last, until one answers. The request id stays; the attempt
-  // number grows with every send. `sent_at` records each attempt's send time.
-  Exchange send(wire::Request& req, milliseconds extra_wait,
-                std::map<uint32_t, LeaseClock::time_point>* sent_at,
-                std::optional<size_t> only = std::nullopt,
-                std::optional<LeaseClock::time_point> deadline = std::nullopt) {
+  // How one call sends its request.
+  struct SendOptions {
+    // Longer than attempt_timeout per attempt (a waiting acquire's park window).
+    milliseconds extra_wait{0};
+    // Records each attempt's send time, for timing a lease.
+    std::map<uint32_t, LeaseClock::time_point>* sent_at = nullptr;
+    std::optional<size_t> only; // this server, once; otherwise every server in turn
+    // No attempt runs past it (a lease keeper must hear in time that its
+    // refresh failed).
+    std::optional<LeaseClock::time_point> deadline;
+    // Keep going over the servers (with back-off and jitter) until
+    // attempt_timeout has passed since the call began: a one-shot call must
+    // outlast a failover, not fail because the first server it met was
+    // dead or on the minority side. A waiting acquire paces itself instead.
+    bool retry = true;
+    // Reasons collected over several calls (a waiting acquire's passes).
+    detail::Failures* failures = nullptr;
+  };
+
+  // Sends `req` to one server after another, starting with the lock's home
+  // (or the one that answered last), until one answers. The request id
+  // stays; the attempt number grows with every send, so the servers see
+  // one request however often it is retried. The first pass gives every
+  // server a full attempt_timeout; later passes only what is left of it.
+  Exchange send(wire::Request& req, const SendOptions& o) {
     Exchange ex;
     auto n = options.servers.size();
     if (n == 0) {
       ex.error = "no servers configured";
       return ex;
     }
-    auto home = home_of(messages::lock_name(req));
-    size_t start = only ? *only : home ? *home : preferred.load();
-    size_t tries = only ? 1 : n;
-    // Why each server tried did not answer, in the order tried.
-    std::vector<std::string> why;
-    auto failed = [&](size_t i, const std::string& reason) {
-      why.push_back(options.servers[i].to_string() + ": " + reason);
-      note_failure(i);
-    };
-    for (size_t k = 0; k < tries; ++k) {
-      size_t i = (start + k) % n;
-      auto timeout = options.attempt_timeout + extra_wait;
-      if (deadline) {
-        auto left = duration_cast<milliseconds>(*deadline - LeaseClock::now());
-        if (left <= milliseconds(0)) {
-          why.push_back("deadline passed");
-          break;
+    detail::Failures own;
+    auto& failures = o.failures ? *o.failures : own;
+    const auto began = LeaseClock::now();
+    auto retry_until = began + options.attempt_timeout;
+    if (o.deadline)
+      retry_until = std::min(retry_until, *o.deadline);
+    size_t tries = o.only ? 1 : n;
+    Backoff backoff;
+    for (bool first_pass = true;; first_pass = false) {
+      auto home = home_of(messages::lock_name(req));
+      size_t start = o.only ? *o.only : home ? *home : preferred.load();
+      for (size_t k = 0; k < tries; ++k) {
+        size_t i = (start + k) % n;
+        auto timeout = options.attempt_timeout + o.extra_wait;
+        std::optional<LeaseClock::time_point> end = o.deadline;
+        if (!first_pass)
+          end = retry_until;
+        bool cut_short = false;
+        if (end) {
+          auto left = duration_cast<milliseconds>(*end - LeaseClock::now());
+          if (left <= milliseconds(0))
+            break;
+          cut_short = left < timeout;
+          timeout = std::min(timeout, left);
         }
-        timeout = std::min(timeout, left);
+        if (attempt(req, i, timeout, cut_short, o.sent_at, failures, ex))
+          return ex;
       }
-      std::string error;
-      auto handle = connection(i, error);
-      if (!handle) {
-        failed(i, error);
-        continue;
-      }
-      if (sent_at)
-        (*sent_at)[req.attempt()] = LeaseClock::now();
-      bool got = false;
-      caf::scoped_actor self{sys};
-      self->request(*handle, timeout, messages::wire_request{req})
-          .receive(
-              [&](messages::wire_response& r) {
-                ex.response = std::move(r.pb);
-                got = true;
-              },
-              [&](caf::error& e) { error = plain_words(e, timeout); });
-      req.set_attempt(req.attempt() + 1);
-      if (!got) {
-        drop(i, *handle);
-        failed(i, error);
-        continue;
-      }
-      // A draining node, or one that cannot reach a majority (it may sit
-      // on the minority side of a partition): another server may do better.
-      if (ex.response.code() == wire::SHUTTING_DOWN) {
-        failed(i, "shutting down");
-        continue;
-      }
-      if (ex.response.code() == wire::RECOVERING) {
-        failed(i, "catching up after losing its data");
-        continue;
-      }
-      if (ex.response.code() == wire::NO_QUORUM) {
-        failed(i, ex.response.message());
-        continue;
-      }
-      preferred = i;
-      ex.answered = true;
-      return ex;
+      if (!o.retry || o.only || LeaseClock::now() >= retry_until)
+        break;
+      backoff.wait(retry_until, nullptr);
+      if (LeaseClock::now() >= retry_until)
+        break;
     }
-    ex.error = "no server reachable (";
-    for (size_t k = 0; k < why.size(); ++k)
-      ex.error += (k ? "; " : "") + why[k];
-    ex.error += ")";
+    ex.error = failures.empty() ? "no server could answer before the deadline" : failures.text();
     return ex;
+  }
+
+  // One attempt at server i. True when it answered; otherwise why it did
+  // not is in `failures`.
+  bool attempt(wire::Request& req, size_t i, milliseconds timeout, bool cut_short,
+               std::map<uint32_t, LeaseClock::time_point>* sent_at, detail::Failures& failures,
+               Exchange& ex) {
+    auto failed = [&](const std::string& reason, bool short_attempt = false) {
+      failures.note(options.servers[i].to_string(), reason, short_attempt);
+      note_failure(i);
+      return false;
+    };
+    std::string error;
+    auto handle = connection(i, timeout, error);
+    if (!handle)
+      return failed(error);
+    if (sent_at)
+      (*sent_at)[req.attempt()] = LeaseClock::now();
+    auto done = std::make_shared<std::promise<AttemptOutcome>>();
+    auto outcome = done->get_future();
+    sys.spawn(attempt_actor, *handle, messages::wire_request{req}, timeout, done);
+    req.set_attempt(req.attempt() + 1);
+    // The actor answers within the timeout; the margin only guards against
+    // an actor system that stopped meanwhile.
+    if (outcome.wait_for(timeout + seconds(1)) != std::future_status::ready) {
+      drop(i, *handle);
+      return failed(plain_words(caf::make_error(caf::sec::request_timeout), timeout), cut_short);
+    }
+    auto result = outcome.get();
+    if (!result.response) {
+      drop(i, *handle);
+      bool timed_out = result.error.category() == caf::atom("system") &&
+                       result.error.code() == static_cast<uint8_t>(caf::sec::request_timeout);
+      return failed(plain_words(result.error, timeout), timed_out && cut_short);
+    }
+    ex.response = std::move(*result.response);
+    // A draining node, or one that cannot reach a majority (it may sit
+    // on the minority side of a partition): another server may do better.
+    if (ex.response.code() == wire::SHUTTING_DOWN)
+      return failed("shutting down");
+    if (ex.response.code() == wire::RECOVERING)
+      return failed("catching up after losing its data");
+    if (ex.response.code() == wire::NO_QUORUM)
+      return failed(ex.response.message());
+    preferred = i;
+    ex.answered = true;
+    return true;
   }
 
   wire::Request new_request() {
@@ -326,7 +397,7 @@ struct Client::Impl {
     auto req = new_request();
     req.mutable_cancel()->set_name(name);
     req.mutable_cancel()->set_owner(owner);
-    send(req, {}, nullptr);
+    send(req, {});
   }
 };
 
@@ -375,6 +446,7 @@ AcquireReply Client::acquire(const std::string& name, const AcquireOptions& opti
   };
   bool asked = false;
   Backoff backoff;
+  detail::Failures failures; // since the last answer
   for (;;) {
     auto req = impl_->new_request();
     std::map<uint32_t, LeaseClock::time_point> sent_at;
@@ -398,7 +470,14 @@ AcquireReply Client::acquire(const std::string& name, const AcquireOptions& opti
       a.set_owner(owner);
       a.set_ttl_ms(static_cast<uint64_t>(options.ttl.count()));
       a.set_wait_ms(wait_ms);
-      auto ex = impl_->send(req, park_window(options.ttl), &sent_at);
+      Impl::SendOptions o;
+      o.extra_wait = park_window(options.ttl);
+      o.sent_at = &sent_at;
+      // A try-lock is a one-shot call; a waiting acquire paces its own
+      // passes below, until its wait ends.
+      o.retry = try_lock;
+      o.failures = &failures;
+      auto ex = impl_->send(req, o);
       asked = true;
       if (!ex.answered) {
         // A waiting acquire outlasts a failover or a lost majority: it asks
@@ -412,6 +491,7 @@ AcquireReply Client::acquire(const std::string& name, const AcquireOptions& opti
         return Impl::fail<AcquireReply>(Status::unavailable, ex.error);
       }
       backoff.reset();
+      failures.clear();
       auto& resp = ex.response;
       if (resp.code() == wire::QUEUED) {
         if (options.on_queued)
@@ -462,7 +542,7 @@ Reply Client::release(const std::string& name, uint64_t token) {
   auto req = impl_->new_request();
   req.mutable_release()->set_name(name);
   req.mutable_release()->set_token(token);
-  auto ex = impl_->send(req, {}, nullptr);
+  auto ex = impl_->send(req, {});
   if (!ex.answered)
     return Impl::fail<Reply>(Status::unavailable, ex.error);
   return Impl::from_response<Reply>(ex.response);
@@ -494,7 +574,10 @@ AcquireReply Client::refresh_until(const std::string& name, uint64_t token, mill
   req.mutable_refresh()->set_token(token);
   req.mutable_refresh()->set_ttl_ms(static_cast<uint64_t>(ttl.count()));
   std::map<uint32_t, LeaseClock::time_point> sent_at;
-  auto ex = impl_->send(req, {}, &sent_at, std::nullopt, deadline);
+  Impl::SendOptions o;
+  o.sent_at = &sent_at;
+  o.deadline = deadline;
+  auto ex = impl_->send(req, o);
   if (!ex.answered)
     return Impl::fail<AcquireReply>(Status::unavailable, ex.error);
   if (ex.response.code() != wire::OK)
@@ -510,7 +593,7 @@ AcquireReply Client::refresh_until(const std::string& name, uint64_t token, mill
 StatusReply Client::status(const std::string& name) {
   auto req = impl_->new_request();
   req.mutable_status()->set_name(name);
-  auto ex = impl_->send(req, {}, nullptr);
+  auto ex = impl_->send(req, {});
   if (!ex.answered)
     return Impl::fail<StatusReply>(Status::unavailable, ex.error);
   auto r = Impl::from_response<StatusReply>(ex.response);
@@ -522,7 +605,7 @@ CheckReply Client::check(const std::string& name, uint64_t token) {
   auto req = impl_->new_request();
   req.mutable_check()->set_name(name);
   req.mutable_check()->set_token(token);
-  auto ex = impl_->send(req, {}, nullptr);
+  auto ex = impl_->send(req, {});
   if (!ex.answered)
     return Impl::fail<CheckReply>(Status::unavailable, ex.error);
   auto r = Impl::from_response<CheckReply>(ex.response);
@@ -533,7 +616,9 @@ CheckReply Client::check(const std::string& name, uint64_t token) {
 StatsReply Client::stats(std::optional<size_t> index) {
   auto req = impl_->new_request();
   req.mutable_stats();
-  auto ex = impl_->send(req, {}, nullptr, index);
+  Impl::SendOptions o;
+  o.only = index;
+  auto ex = impl_->send(req, o);
   if (!ex.answered)
     return Impl::fail<StatsReply>(Status::unavailable, ex.error);
   auto r = Impl::from_response<StatsReply>(ex.response);
