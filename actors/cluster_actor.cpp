@@ -52,6 +52,13 @@ std::string wrong_peer(const NodeContext& ctx, const net::Member& member,
   return {};
 }
 
+void show_connected(self_ptr self, uint32_t n, std::string who) {
+  auto& view = *self->state.ctx->peer_view;
+  std::lock_guard<std::mutex> guard(view.mutex);
+  view.connected.resize(self->state.peers.size());
+  view.connected[n - 1] = std::move(who);
+}
+
 // Whether a dial's answer still matters: a newer dial replaced it.
 bool stale_dial(self_ptr self, uint32_t n, uint64_t dial) {
   return self->state.peers[n - 1].dial != dial;
@@ -87,6 +94,7 @@ void handshake(self_ptr self, uint32_t n, node_actor peer, uint64_t dial) {
             link.backoff = milliseconds(100);
             link.last_problem.clear();
             self->monitor(peer);
+            show_connected(self, n, r.pb.from_id() + "@" + link.member.endpoint.to_string());
             GDL_INFO("connected to peer " << r.pb.from_id() << " at "
                                           << link.member.endpoint.to_string());
           },
@@ -157,6 +165,7 @@ cluster_actor::behavior_type cluster_actor_impl(cluster_actor::stateful_pointer<
         GDL_WARN("lost peer " << link.member.endpoint.to_string() << ": " << to_string(dm.reason));
         link.lost = link.handle->address();
         link.handle.reset();
+        show_connected(self, n, {});
         link.backoff = milliseconds(100);
         connect(self, n);
       }

@@ -92,4 +92,76 @@ BOOST_FIXTURE_TEST_CASE(waiting_commands_without_a_majority_wait_their_deadline,
   }
 }
 
+namespace {
+
+const Json* member_at(const Json& cluster, const std::string& server) {
+  auto* list = cluster.get("members");
+  if (!list)
+    return nullptr;
+  for (auto& m : list->array)
+    if (json_string(m, "server") == server)
+      return &m;
+  return nullptr;
+}
+
+} // namespace
+
+// `cluster` shows what each node sees, not only what the tool reaches: a
+// node alone is reachable but has no quorum, and the summary says so.
+BOOST_FIXTURE_TEST_CASE(cluster_shows_each_nodes_own_view, ClusterFixture) {
+  start_cluster(3, true);
+  auto all = cli_at(servers(), {"cluster", "--json"});
+  BOOST_REQUIRE_MESSAGE(all.code() == 0, all.describe());
+  auto j = parse_json(all.out);
+  BOOST_REQUIRE_MESSAGE(j, all.describe());
+  BOOST_CHECK(json_bool(*j, "quorum") == true);
+  BOOST_CHECK_EQUAL(json_uint(*j, "serving").value_or(0), 3u);
+  for (size_t m = 1; m <= 3; ++m) {
+    auto* node_view = member_at(*j, endpoint(m));
+    BOOST_REQUIRE_MESSAGE(node_view, "no entry for n" << m << ": " << all.describe());
+    BOOST_CHECK(json_bool(*node_view, "reachable") == true);
+    BOOST_CHECK(json_string(*node_view, "node_id") == "n" + str(m));
+    BOOST_CHECK(json_bool(*node_view, "sees_majority") == true);
+    BOOST_CHECK(json_string(*node_view, "state") == std::string("serving"));
+    BOOST_CHECK(node_view->get("rtt_ms") && json_uint(*node_view, "incarnation"));
+    auto* peers = node_view->get("connected_peers");
+    BOOST_REQUIRE(peers);
+    BOOST_CHECK_EQUAL(peers->array.size(), 2u);
+  }
+  auto text = cli_at(servers(), {"cluster"});
+  BOOST_CHECK_MESSAGE(text.code() == 0, text.describe());
+  BOOST_CHECK_MESSAGE(contains(text.out, "peers connected 2 of 2") &&
+                          contains(text.out, "quorum yes") &&
+                          contains(text.out, "3 of 3 nodes serving"),
+                      text.describe());
+
+  // n1 alone: reachable, but it sees no majority, and neither does the tool.
+  node(2).kill9();
+  node(3).kill9();
+  CliResult alone;
+  BOOST_CHECK_MESSAGE(eventually(
+                          [&] {
+                            alone = cli_at(servers(), {"--timeout", "2s", "cluster"});
+                            return contains(alone.out, "peers connected 0 of 2");
+                          },
+                          10000ms, 100ms),
+                      "n1 still counts its dead peers: " << alone.describe());
+  BOOST_CHECK_MESSAGE(alone.code() == 3, alone.describe());
+  BOOST_CHECK_MESSAGE(contains(alone.out, "quorum no") && contains(alone.out, "unreachable") &&
+                          contains(alone.out, "0 of 3 nodes serving"),
+                      alone.describe());
+
+  // n2 back: both see a majority again once they have dialled each other.
+  restart(2);
+  CliResult back;
+  BOOST_CHECK_MESSAGE(eventually(
+                          [&] {
+                            back = cli_at(servers({1, 2}), {"--timeout", "2s", "cluster"});
+                            return back.code() == 0;
+                          },
+                          10000ms, 100ms),
+                      back.describe());
+  BOOST_CHECK_MESSAGE(contains(back.out, "2 of 3 nodes serving"), back.describe());
+}
+
 BOOST_AUTO_TEST_SUITE_END()
