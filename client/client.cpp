@@ -178,6 +178,8 @@ struct Client::Impl {
     bool retry = true;
     // Reasons collected over several calls (a waiting acquire's passes).
     detail::Failures* failures = nullptr;
+    // Asked between passes: true ends the retrying (a try-lock's Ctrl-C).
+    std::function<bool()> stop;
   };
 
   // Sends `req` to one server after another, starting with the lock's home
@@ -220,10 +222,11 @@ struct Client::Impl {
         if (attempt(req, i, timeout, cut_short, o.sent_at, failures, ex))
           return ex;
       }
-      if (!o.retry || o.only || LeaseClock::now() >= retry_until)
+      auto stopped = [&] { return o.stop && o.stop(); };
+      if (!o.retry || o.only || LeaseClock::now() >= retry_until || stopped())
         break;
-      backoff.wait(retry_until, nullptr);
-      if (LeaseClock::now() >= retry_until)
+      backoff.wait(retry_until, o.stop);
+      if (LeaseClock::now() >= retry_until || stopped())
         break;
     }
     ex.error = failures.empty() ? "no server could answer before the deadline" : failures.text();
@@ -395,6 +398,7 @@ AcquireReply Client::acquire(const std::string& name, const AcquireOptions& opti
       // passes below, until its wait ends.
       o.retry = try_lock;
       o.failures = &failures;
+      o.stop = options.stop_requested;
       auto ex = impl_->send(req, o);
       asked = true;
       if (!ex.answered) {

@@ -70,6 +70,20 @@ BOOST_FIXTURE_TEST_CASE(one_shot_commands_retry_within_their_timeout, ClusterFix
   BOOST_CHECK_MESSAGE(says(r.err, endpoint(2), "cannot connect"), r.describe());
 }
 
+// A try that is still retrying stops at Ctrl-C (between passes), rather
+// than after its --timeout.
+BOOST_FIXTURE_TEST_CASE(a_retrying_try_stops_on_sigint, Harness) {
+  const std::string dead = "127.0.0.1:" + str(free_loopback_port());
+  auto& t = cli_background({"--servers", dead, "--timeout", "60s", "try", "x", "--owner", "o"});
+  std::this_thread::sleep_for(1000ms);
+  BOOST_REQUIRE_MESSAGE(t.running(), "gave up within its --timeout: " << t.describe());
+  t.send_signal(SIGINT);
+  auto e = t.wait_for(10000ms);
+  BOOST_REQUIRE_MESSAGE(e, "still retrying 10 s after SIGINT: " << t.describe());
+  BOOST_CHECK_MESSAGE(e->exited && e->code == 128 + SIGINT, t.describe());
+  BOOST_CHECK_MESSAGE(trim(t.out()).empty(), t.describe());
+}
+
 // With 2 of 3 down, a waiting acquire or run waits its whole --wait, then
 // exits 3 saying what the live node answered, not only the dead ones'
 // connection errors.
