@@ -52,6 +52,9 @@ caf::behavior attempt_actor(caf::event_based_actor* self, node_actor server,
                             messages::wire_request req, milliseconds timeout,
                             std::shared_ptr<std::promise<AttemptOutcome>> done) {
   auto finish = [=](AttemptOutcome outcome) {
+    // A monitor outlives the actor that set it: without this every attempt
+    // would leave one on the server's proxy for the life of the connection.
+    self->demonitor(server.address());
     done->set_value(std::move(outcome));
     self->quit();
   };
