@@ -16,15 +16,46 @@ std::string home_key(const net::Endpoint& server) {
   return "\n" + server.to_string();
 }
 
+namespace {
+
+// FNV-1a of lock + key, finished with MurmurHash3's fmix64: keys that differ
+// only in their last byte (ports 7001, 7002, ...) would otherwise score in
+// a nearly fixed order, skewing which server is the home and the fallback.
+uint64_t score(const std::string& lock, const std::string& key) {
+  auto h = net::stable_hash(lock + key);
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdull;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ull;
+  h ^= h >> 33;
+  return h;
+}
+
+} // namespace
+
+std::vector<size_t> rendezvous_ranking(const std::vector<std::string>& keys,
+                                       const std::string& lock) {
+  std::vector<std::pair<uint64_t, size_t>> scored;
+  for (size_t i = 0; i < keys.size(); ++i)
+    scored.emplace_back(score(lock, keys[i]), i);
+  // Highest score first; equal scores by index, as rendezvous() picks.
+  std::stable_sort(scored.begin(), scored.end(),
+                   [](const auto& a, const auto& b) { return a.first > b.first; });
+  std::vector<size_t> order;
+  for (auto& s : scored)
+    order.push_back(s.second);
+  return order;
+}
+
 // The key with the highest hash of lock + key wins (rendezvous hashing).
 size_t rendezvous(const std::vector<std::string>& keys, const std::string& lock) {
   size_t best = 0;
   uint64_t best_score = 0;
   for (size_t i = 0; i < keys.size(); ++i) {
-    auto score = net::stable_hash(lock + keys[i]);
-    if (i == 0 || score > best_score) {
+    auto s = score(lock, keys[i]);
+    if (i == 0 || s > best_score) {
       best = i;
-      best_score = score;
+      best_score = s;
     }
   }
   return best;

@@ -24,6 +24,10 @@ std::string home_key(const net::Endpoint& server);
 
 // The index of the key with the highest hash of lock + key.
 size_t rendezvous(const std::vector<std::string>& keys, const std::string& lock);
+// Every index, by that hash from the highest: the lock's home first, then
+// the server every client falls back to when the home is down.
+std::vector<size_t> rendezvous_ranking(const std::vector<std::string>& keys,
+                                       const std::string& lock);
 
 // CAF's error codes in the words a user of the client understands.
 std::string plain_words(const caf::error& e, std::chrono::milliseconds timeout);

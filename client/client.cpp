@@ -29,7 +29,7 @@ using detail::connection_watcher;
 using detail::ConnectionTable;
 using detail::home_key;
 using detail::plain_words;
-using detail::rendezvous;
+using detail::rendezvous_ranking;
 using detail::shared_system;
 
 using caf::atom;
@@ -133,22 +133,19 @@ struct Client::Impl {
 
   // The lock's home: the server every client with this server list tries
   // first for it (rendezvous hashing), so that one node proposes for a lock
-  // and rounds do not duel. Unless it failed us in the last second.
+  // and rounds do not duel. If it failed us in the last second, the next
+  // server of the lock's ranking: every client of a dead home then moves
+  // to the same node, instead of each to its own, duelling, choice.
   std::optional<size_t> home_of(const std::string& lock) const {
-    auto best = home_index(lock);
-    if (!best)
-      return std::nullopt;
-    auto now = std::chrono::steady_clock::now().time_since_epoch().count();
-    auto failed = failed_at[*best].load();
-    if (failed != 0 && now - failed < std::chrono::nanoseconds(std::chrono::seconds(1)).count())
-      return std::nullopt;
-    return best;
-  }
-
-  std::optional<size_t> home_index(const std::string& lock) const {
     if (lock.empty() || server_keys.size() < 2)
       return std::nullopt;
-    return rendezvous(server_keys, lock);
+    auto now = std::chrono::steady_clock::now().time_since_epoch().count();
+    for (auto i : rendezvous_ranking(server_keys, lock)) {
+      auto failed = failed_at[i].load();
+      if (failed == 0 || now - failed >= std::chrono::nanoseconds(std::chrono::seconds(1)).count())
+        return i;
+    }
+    return std::nullopt;
   }
 
   void note_failure(size_t i) {
