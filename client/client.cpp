@@ -311,11 +311,16 @@ struct Client::Impl {
     return it->second + trusted_lease(milliseconds(g.lease_ms()));
   }
 
-  void cancel_wait(const std::string& name, const std::string& owner) {
+  // Leaves the wait queue. `retry` false: one pass over the servers only,
+  // when none could answer just now (the queue place lapses anyway if no
+  // majority hears the cancel, and the caller's wait is already over).
+  void cancel_wait(const std::string& name, const std::string& owner, bool retry = true) {
     auto req = new_request();
     req.mutable_cancel()->set_name(name);
     req.mutable_cancel()->set_owner(owner);
-    send(req, {});
+    SendOptions o;
+    o.retry = retry;
+    send(req, o);
   }
 };
 
@@ -405,7 +410,7 @@ AcquireReply Client::acquire(const std::string& name, const AcquireOptions& opti
           backoff.wait(wait_until, options.stop_requested);
           if (remaining_wait_ms() > 0) // or a stop request, handled above
             continue;
-          impl_->cancel_wait(name, owner); // in case an earlier attempt queued us
+          impl_->cancel_wait(name, owner, false); // in case an earlier attempt queued us
         }
         return Impl::fail<AcquireReply>(Status::unavailable, ex.error);
       }
