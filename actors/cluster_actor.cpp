@@ -17,6 +17,7 @@ constexpr milliseconds connect_timeout{2000};
 void schedule_reconnect(self_ptr self, uint32_t n) {
   auto& link = self->state.peers[n - 1];
   link.connecting = false;
+  ++link.dial; // a reconnect supersedes whatever dial is still out
   self->delayed_send(self, link.backoff, atoms::reconnect::value, n);
   link.backoff = std::min(link.backoff * 2, max_backoff);
 }
@@ -51,12 +52,26 @@ std::string wrong_peer(const NodeContext& ctx, const net::Member& member,
   return {};
 }
 
+void show_connected(self_ptr self, uint32_t n, std::string who) {
+  auto& view = *self->state.ctx->peer_view;
+  std::lock_guard<std::mutex> guard(view.mutex);
+  view.connected.resize(self->state.peers.size());
+  view.connected[n - 1] = std::move(who);
+}
+
+// Whether a dial's answer still matters: a newer dial replaced it.
+bool stale_dial(self_ptr self, uint32_t n, uint64_t dial) {
+  return self->state.peers[n - 1].dial != dial;
+}
+
 // After the connection: exchange digests before this peer counts for votes.
-void handshake(self_ptr self, uint32_t n, node_actor peer) {
+void handshake(self_ptr self, uint32_t n, node_actor peer, uint64_t dial) {
   messages::wire_peer_request req{hello(*self->state.ctx, self->state.peers[n - 1].member)};
   self->request(peer, connect_timeout, req)
       .then(
           [=](const messages::wire_peer_response& r) {
+            if (stale_dial(self, n, dial))
+              return;
             auto& link = self->state.peers[n - 1];
             if (r.pb.refused() == wire::MEMBERSHIP_MISMATCH) {
               link.last_problem = "different member list";
@@ -79,33 +94,56 @@ void handshake(self_ptr self, uint32_t n, node_actor peer) {
             link.backoff = milliseconds(100);
             link.last_problem.clear();
             self->monitor(peer);
+            show_connected(self, n, r.pb.from_id() + "@" + link.member.endpoint.to_string());
             GDL_INFO("connected to peer " << r.pb.from_id() << " at "
                                           << link.member.endpoint.to_string());
           },
           [=](caf::error& e) {
+            if (stale_dial(self, n, dial))
+              return;
             self->state.peers[n - 1].last_problem = to_string(e);
             schedule_reconnect(self, n);
           });
 }
 
-void connect(self_ptr self, uint32_t n) {
+// Dials peer n, unless connected or a dial is out (`again`: dial anew even
+// then, the peer just said hello: the dial that is out may be stuck).
+void connect(self_ptr self, uint32_t n, bool again = false) {
   auto& link = self->state.peers[n - 1];
-  if (link.handle || link.connecting)
+  if (link.handle || (link.connecting && !again))
     return;
   link.connecting = true;
+  auto dial = ++link.dial;
   auto mm = self->system().middleman().actor_handle();
   auto ep = link.member.endpoint;
   self->request(mm, connect_timeout, caf::connect_atom::value, ep.host, ep.port)
       .then(
           [=](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>& ifs) {
+            if (stale_dial(self, n, dial))
+              return;
+            auto& link = self->state.peers[n - 1];
             if (!ptr || !self->system().assignable<node_actor>(ifs)) {
-              self->state.peers[n - 1].last_problem = "not a godistlock node of this version";
+              link.last_problem = "not a godistlock node of this version";
               schedule_reconnect(self, n);
               return;
             }
-            handshake(self, n, caf::actor_cast<node_actor>(std::move(ptr)));
+            // Right after a peer's connection drops, the middleman may still
+            // hand out its cached proxy of the dead process, which never
+            // answers: the hello would hang for connect_timeout (seen: 2 s
+            // of "no quorum" while the restarted peer was up). Dial again
+            // after the back-off, or at once when the peer says hello.
+            // Compared as objects, not addresses: a peer that was only
+            // paused comes back with equal node and actor ids.
+            if (ptr.get() == link.lost.get()) {
+              link.last_problem = "its old process is still cached";
+              schedule_reconnect(self, n);
+              return;
+            }
+            handshake(self, n, caf::actor_cast<node_actor>(std::move(ptr)), dial);
           },
           [=](caf::error& e) {
+            if (stale_dial(self, n, dial))
+              return;
             self->state.peers[n - 1].last_problem = to_string(e);
             schedule_reconnect(self, n);
           });
@@ -117,7 +155,7 @@ cluster_actor::behavior_type cluster_actor_impl(cluster_actor::stateful_pointer<
                                                 std::shared_ptr<const NodeContext> ctx) {
   self->state.ctx = std::move(ctx);
   for (auto& m : self->state.ctx->membership.peers)
-    self->state.peers.push_back(PeerLink{m, std::nullopt, false, milliseconds(100), {}});
+    self->state.peers.push_back(PeerLink{m});
   // Losing a peer's connection only means fewer votes until it is back.
   self->set_down_handler([=](caf::down_msg& dm) {
     auto& peers = self->state.peers;
@@ -125,7 +163,9 @@ cluster_actor::behavior_type cluster_actor_impl(cluster_actor::stateful_pointer<
       auto& link = peers[n - 1];
       if (link.handle && link.handle->address() == dm.source) {
         GDL_WARN("lost peer " << link.member.endpoint.to_string() << ": " << to_string(dm.reason));
+        link.lost = link.handle->address();
         link.handle.reset();
+        show_connected(self, n, {});
         link.backoff = milliseconds(100);
         connect(self, n);
       }
@@ -173,7 +213,7 @@ cluster_actor::behavior_type cluster_actor_impl(cluster_actor::stateful_pointer<
           for (uint32_t k = 1; k <= self->state.peers.size(); ++k)
             if (!self->state.peers[k - 1].handle) {
               self->state.peers[k - 1].backoff = milliseconds(100);
-              connect(self, k);
+              connect(self, k, true);
             }
       },
       [=](atoms::reachable) {

@@ -15,10 +15,12 @@ namespace godistlock::actors {
 
 struct PeerLink {
   net::Member member;
-  std::optional<node_actor> handle; // set once connected and the digest matched
+  std::optional<node_actor> handle{}; // set once connected and the digest matched
   bool connecting = false;
+  uint64_t dial = 0;      // numbers dials: answers to a superseded one are ignored
+  caf::actor_addr lost{}; // the peer's proxy before its connection dropped
   std::chrono::milliseconds backoff{100};
-  std::string last_problem;
+  std::string last_problem{};
 };
 
 struct cluster_state {

@@ -111,10 +111,44 @@ void broadcast(self_ptr self, uint64_t round_id, wire::PeerRequest req) {
              messages::wire_peer_request{std::move(req)});
 }
 
+// Names peer n (1-based; 0 is this node) for a log line.
+std::string peer_name(self_ptr self, uint32_t n) {
+  auto& peers = self->state.ctx->membership.peers;
+  if (n == 0 || n > peers.size())
+    return self->state.ctx->node_id;
+  auto& m = peers[n - 1];
+  return m.id.empty() ? m.endpoint.to_string() : m.id;
+}
+
+std::string peer_names(self_ptr self, const std::set<uint32_t>& peers) {
+  std::string out;
+  for (auto n : peers)
+    out += (out.empty() ? "" : ", ") + peer_name(self, n);
+  return out.empty() ? "none" : out;
+}
+
+// A change that found no quorum is answered "no quorum" and the client
+// moves on. Both the answer and the log say who answered, since with a
+// majority up it should not happen: a dead or slow peer, or a duelling
+// proposer, can then be told apart.
+void note_no_quorum(self_ptr self, const RoundInFlight& flight) {
+  auto& st = self->state;
+  std::string who = "answers from " + peer_names(self, flight.heard_from);
+  if (!flight.refused_by.empty())
+    who += ", refused by " + peer_names(self, flight.refused_by);
+  st.no_quorum_why = who;
+  GDL_WARN("lock " << st.name << ": no quorum after "
+                   << core::to_ms(core::Clock::now() - flight.started) << " ms and "
+                   << flight.attempts + 1 << " round(s)"
+                   << (flight.timed_out ? ", the last timed out" : "") << "; " << who);
+}
+
 void finish_round(self_ptr self, bool decided) {
   auto& st = self->state;
   auto flight = std::move(*st.in_flight);
   st.in_flight.reset();
+  if (!decided)
+    note_no_quorum(self, flight);
   // A round that timed out may have seen a higher ballot: start above it.
   st.ballots.observe(flight.round.conflict());
   st.cached.reset();
@@ -216,6 +250,7 @@ void start_accept(self_ptr self, uint64_t round_id) {
     accepted = st.acceptor.accept(round.ballot(), round.proposal(), round.next_promise(),
                                   core::Clock::now());
     if (!accepted.ok) {
+      st.in_flight->refused_by.insert(self_voter);
       retry_after_conflict(self, accepted.conflict);
       return;
     }
@@ -282,6 +317,7 @@ void run_round(self_ptr self) {
   auto promise = st.acceptor.prepare(ballot, core::Clock::now());
   if (!promise.ok) {
     // Our own acceptor promised higher (to a peer): go above it at once.
+    flight.refused_by.insert(self_voter);
     st.ballots.observe(promise.conflict);
     if (++flight.attempts >= max_round_attempts) {
       finish_round(self, false);
@@ -315,8 +351,8 @@ void start_next_round(self_ptr self) {
     return;
   auto pending = std::move(st.changes.front());
   st.changes.pop_front();
-  st.in_flight =
-      RoundInFlight{++st.next_round_id, core::Round({}, 1, pending.change), std::move(pending), 0};
+  st.in_flight.emplace(
+      RoundInFlight{++st.next_round_id, core::Round({}, 1, pending.change), std::move(pending)});
   run_round(self);
 }
 
@@ -417,9 +453,10 @@ void count(self_ptr self, const Applied& applied) {
     ++c.stale_attempts;
 }
 
-void reply_no_quorum(promise_t rp, uint64_t request_id) {
+void reply_no_quorum(self_ptr self, promise_t rp, uint64_t request_id) {
   rp.deliver(error_response(wire::NO_QUORUM,
-                            "no quorum: too few nodes answered in time; the outcome is unknown",
+                            "no quorum: too few nodes answered in time (" +
+                                self->state.no_quorum_why + "); the outcome is unknown",
                             request_id));
 }
 
@@ -428,7 +465,7 @@ void reply_no_quorum(promise_t rp, uint64_t request_id) {
 // Returns false when the request was answered here.
 bool decided_or_answered(self_ptr self, const Applied& applied, promise_t& rp, uint64_t req_id) {
   if (!applied.decided) {
-    reply_no_quorum(rp, req_id);
+    reply_no_quorum(self, rp, req_id);
     return false;
   }
   if (applied.result.expired_holder)
@@ -571,7 +608,7 @@ void handle_acquire(self_ptr self, wire::Request req, promise_t rp,
       [=](const Applied& applied) mutable {
         auto req_id = req.request_id();
         if (!applied.decided) {
-          reply_no_quorum(rp, req_id);
+          reply_no_quorum(self, rp, req_id);
           return;
         }
         count(self, applied);
@@ -850,7 +887,12 @@ lock_actor::behavior_type lock_actor_impl(lock_actor::stateful_pointer<lock_stat
       },
       [=](atoms::peer_reply, uint64_t round_id, uint32_t peer, messages::wire_peer_response& r) {
         auto& st = self->state;
-        if (!st.in_flight || st.in_flight->id != round_id || r.pb.refused() != wire::NOT_REFUSED)
+        if (!st.in_flight || st.in_flight->id != round_id)
+          return;
+        st.in_flight->heard_from.insert(peer);
+        if (r.pb.refused() != wire::NOT_REFUSED || !r.pb.ok())
+          st.in_flight->refused_by.insert(peer);
+        if (r.pb.refused() != wire::NOT_REFUSED)
           return;
         // Dispatch on what the answer says it answers, never on our phase: a
         // promise arriving late, during the accept phase, is not an accept.
@@ -866,8 +908,10 @@ lock_actor::behavior_type lock_actor_impl(lock_actor::stateful_pointer<lock_stat
       },
       [=](atoms::round_timeout, uint64_t round_id) {
         auto& st = self->state;
-        if (st.in_flight && st.in_flight->id == round_id)
+        if (st.in_flight && st.in_flight->id == round_id) {
+          st.in_flight->timed_out = true;
           finish_round(self, false);
+        }
       },
       [=](atoms::hold_over, uint64_t round_id) {
         auto& st = self->state;

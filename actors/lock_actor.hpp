@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 
 namespace godistlock::actors {
@@ -61,6 +62,13 @@ struct RoundInFlight {
   core::Round round;
   PendingChange pending;
   int attempts = 0; // rounds lost to competing proposers so far
+  // For the log line of a change that found no quorum: how long it tried
+  // and who answered, so that the cause (a dead peer, a slow one, a
+  // duelling proposer) can be told apart.
+  core::Instant started = core::Clock::now();
+  std::set<uint32_t> heard_from{}; // peers that answered one of its rounds
+  std::set<uint32_t> refused_by{}; // peers (0: this node) that refused a round
+  bool timed_out = false;
 };
 
 struct lock_state {
@@ -82,6 +90,7 @@ struct lock_state {
   bool counted_held = false;
   int64_t counted_waiters = 0;
   bool draining = false;
+  std::string no_quorum_why; // who answered the last change that found no quorum
   static inline const char* name_tag = "godistlock.lock";
 };
 

@@ -44,6 +44,19 @@ wire_response stats_response(self_ptr self, uint64_t request_id) {
   s.set_wal_records(c.wal_records);
   s.set_wal_tail_bytes_dropped(c.wal_tail_bytes_dropped);
   s.set_recovering(st.rejoin.has_value());
+  size_t connected = 0;
+  {
+    auto& view = *st.ctx->peer_view;
+    std::lock_guard<std::mutex> guard(view.mutex);
+    for (auto& peer : view.connected)
+      if (!peer.empty()) {
+        s.add_connected_peers(peer);
+        ++connected;
+      }
+  }
+  s.set_majority(st.ctx->quorum);
+  s.set_sees_majority(connected + 1 >= st.ctx->quorum);
+  s.set_incarnation(st.ctx->incarnation->load());
   return r;
 }
 

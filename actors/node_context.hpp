@@ -46,6 +46,14 @@ inline std::string shown_peer_id(const std::string& id) {
   return core::check_owner(id).empty() ? "'" + id + "'" : "(an invalid id)";
 }
 
+// The peers the cluster actor is connected to now (handshake done), as
+// "id@host:port"; written by the cluster actor, read by `stats`, so that
+// `godistlock cluster` can tell whether a node itself sees a majority.
+struct PeerView {
+  std::mutex mutex;
+  std::vector<std::string> connected; // by peer number - 1; empty: not connected
+};
+
 struct NodeContext {
   std::string node_id; // --id
   // Random when the data dir is created; a node that lost its data comes
@@ -72,6 +80,7 @@ struct NodeContext {
   // A round that has not reached a quorum by then fails with "no quorum".
   std::chrono::milliseconds round_timeout{1000};
   std::shared_ptr<NodeCounters> counters = std::make_shared<NodeCounters>();
+  std::shared_ptr<PeerView> peer_view = std::make_shared<PeerView>();
   // A lock actor with nothing to do rests its state in the table after this.
   std::chrono::milliseconds idle_retire{3000};
 };

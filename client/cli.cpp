@@ -36,7 +36,8 @@ const char* const cli_usage =
     "  check NAME --token N                print current or not current\n"
     "  status NAME [--json]                who holds the lock\n"
     "  stats [--json]                      counters of one server\n"
-    "  cluster                             which servers answer; is there a quorum\n"
+    "  cluster [--json]                    which servers answer, whom each node sees;\n"
+    "                                      is there a quorum\n"
     "  run NAME [--ttl DUR] [--wait DUR] [--owner ID] [--conflict-exit-code N] -- CMD [ARGS...]\n"
     "                 run CMD while holding the lock (it sees GODISTLOCK_NAME and\n"
     "                 GODISTLOCK_TOKEN); CMD and its process group are stopped if the\n"
@@ -91,45 +92,6 @@ namespace {
 
 using namespace std::chrono;
 using namespace cli;
-
-// ------------------------------------------------------------ output
-
-std::string json_string(std::string_view text) {
-  std::string json = "\"";
-  for (char c : text) {
-    auto byte = static_cast<unsigned char>(c);
-    switch (c) {
-    case '"':
-      json += "\\\"";
-      break;
-    case '\\':
-      json += "\\\\";
-      break;
-    case '\n':
-      json += "\\n";
-      break;
-    case '\r':
-      json += "\\r";
-      break;
-    case '\t':
-      json += "\\t";
-      break;
-    default:
-      if (byte < 0x20 || byte == 0x7f) {
-        char escaped[8];
-        std::snprintf(escaped, sizeof escaped, "\\u%04x", byte);
-        json += escaped;
-      } else {
-        json += c; // UTF-8 passes through: JSON text is UTF-8
-      }
-    }
-  }
-  return json + "\"";
-}
-
-const char* json_bool(bool value) {
-  return value ? "true" : "false";
-}
 
 // ------------------------------------------------------------ commands
 
@@ -214,102 +176,6 @@ int status_command(Client& client, const CliCommand& cmd, std::ostream& out, std
   return exit_ok;
 }
 
-std::string join(const google::protobuf::RepeatedPtrField<std::string>& items,
-                 const std::string& separator, std::string (*render)(std::string_view)) {
-  std::string joined;
-  for (auto& item : items) {
-    if (!joined.empty())
-      joined += separator;
-    joined += render(item);
-  }
-  return joined;
-}
-
-std::string as_is(std::string_view text) {
-  return std::string(text);
-}
-
-int stats_command(Client& client, const CliCommand& cmd, std::ostream& out, std::ostream& err) {
-  auto reply = client.stats();
-  if (!reply.ok())
-    return report_failure(err, "stats", reply);
-  auto& s = reply.stats;
-  if (cmd.json) {
-    out << "{\"server\":" << json_string(reply.server)
-        << ",\"node_id\":" << json_string(s.node_id()) << ",\"uptime_ms\":" << s.uptime_ms()
-        << ",\"live_lock_actors\":" << s.live_lock_actors()
-        << ",\"resting_locks\":" << s.resting_locks() << ",\"held_locks\":" << s.held_locks()
-        << ",\"waiters\":" << s.waiters() << ",\"grants\":" << s.grants()
-        << ",\"releases\":" << s.releases() << ",\"expiries\":" << s.expiries()
-        << ",\"stale_attempts\":" << s.stale_attempts() << ",\"cluster_size\":" << s.cluster_size()
-        << ",\"members\":[" << join(s.members(), ",", json_string)
-        << "],\"draining\":" << json_bool(s.draining()) << ",\"wal_commits\":" << s.wal_commits()
-        << ",\"wal_records\":" << s.wal_records()
-        << ",\"wal_tail_bytes_dropped\":" << s.wal_tail_bytes_dropped()
-        << ",\"recovering\":" << json_bool(s.recovering()) << "}\n";
-    return exit_ok;
-  }
-  out << "server: " << reply.server << "\n"
-      << "node_id: " << s.node_id() << "\n"
-      << "uptime_ms: " << s.uptime_ms() << "\n"
-      << "live_lock_actors: " << s.live_lock_actors() << "\n"
-      << "resting_locks: " << s.resting_locks() << "\n"
-      << "held_locks: " << s.held_locks() << "\n"
-      << "waiters: " << s.waiters() << "\n"
-      << "grants: " << s.grants() << "\n"
-      << "releases: " << s.releases() << "\n"
-      << "expiries: " << s.expiries() << "\n"
-      << "stale_attempts: " << s.stale_attempts() << "\n"
-      << "cluster_size: " << s.cluster_size() << "\n"
-      << "members: " << join(s.members(), ",", as_is) << "\n"
-      << "draining: " << json_bool(s.draining()) << "\n"
-      << "wal_commits: " << s.wal_commits() << "\n"
-      << "wal_records: " << s.wal_records() << "\n"
-      << "wal_tail_bytes_dropped: " << s.wal_tail_bytes_dropped() << "\n"
-      << "recovering: " << json_bool(s.recovering()) << "\n";
-  return exit_ok;
-}
-
-int cluster_command(Client& client, std::ostream& out, std::ostream& err) {
-  auto& servers = client.servers();
-  // Ask every server at once: an unreachable one may take a whole attempt
-  // timeout to give up on.
-  std::vector<std::future<StatsReply>> answers;
-  for (size_t i = 0; i < servers.size(); ++i)
-    answers.push_back(std::async(std::launch::async, [&client, i] { return client.stats(i); }));
-  uint64_t cluster_size = 0;
-  std::set<std::string> serving_nodes; // by node id: a server listed twice counts once
-  for (size_t i = 0; i < servers.size(); ++i) {
-    auto reply = answers[i].get();
-    out << servers[i].to_string();
-    if (!reply.ok()) {
-      out << " unreachable: " << reply.message << "\n";
-      continue;
-    }
-    auto& s = reply.stats;
-    cluster_size = std::max(cluster_size, s.cluster_size());
-    if (!s.draining() && !s.recovering())
-      serving_nodes.insert(s.node_id());
-    out << " reachable, node " << s.node_id() << ", "
-        << (s.draining()     ? "draining"
-            : s.recovering() ? "catching up (not voting)"
-                             : "serving")
-        << "\n";
-  }
-  if (cluster_size == 0) // nobody answered: assume the list is the whole cluster
-    cluster_size = servers.size();
-  auto majority = cluster_size / 2 + 1;
-  bool quorum = serving_nodes.size() >= majority;
-  out << serving_nodes.size() << " of " << cluster_size << " nodes serving, majority is "
-      << majority << ": " << (quorum ? "quorum" : "no quorum") << "\n";
-  if (!quorum) {
-    err << message_prefix << "cluster: no quorum (" << serving_nodes.size() << " serving, "
-        << majority << " needed)\n";
-    return exit_unavailable;
-  }
-  return exit_ok;
-}
-
 int simple_command(Client& client, const CliCommand& cmd, std::ostream& out, std::ostream& err) {
   if (cmd.command == "release")
     return release_command(client, cmd, err);
@@ -321,7 +187,7 @@ int simple_command(Client& client, const CliCommand& cmd, std::ostream& out, std
     return status_command(client, cmd, out, err);
   if (cmd.command == "stats")
     return stats_command(client, cmd, out, err);
-  return cluster_command(client, out, err);
+  return cluster_command(client, cmd, out, err);
 }
 
 } // namespace

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <future>
 #include <ostream>
@@ -89,6 +90,43 @@ Acquired acquire_interruptible(Client& client, const CliCommand& cmd, std::ostre
   if (acquired.signal == 0) // one that came with the answer counts too
     acquired.signal = take_signal();
   return acquired;
+}
+
+std::string json_string(std::string_view text) {
+  std::string json = "\"";
+  for (char c : text) {
+    auto byte = static_cast<unsigned char>(c);
+    switch (c) {
+    case '"':
+      json += "\\\"";
+      break;
+    case '\\':
+      json += "\\\\";
+      break;
+    case '\n':
+      json += "\\n";
+      break;
+    case '\r':
+      json += "\\r";
+      break;
+    case '\t':
+      json += "\\t";
+      break;
+    default:
+      if (byte < 0x20 || byte == 0x7f) {
+        char escaped[8];
+        std::snprintf(escaped, sizeof escaped, "\\u%04x", byte);
+        json += escaped;
+      } else {
+        json += c; // UTF-8 passes through: JSON text is UTF-8
+      }
+    }
+  }
+  return json + "\"";
+}
+
+const char* json_bool(bool value) {
+  return value ? "true" : "false";
 }
 
 } // namespace godistlock::client::cli

@@ -7,6 +7,7 @@
 
 #include <iosfwd>
 #include <string>
+#include <string_view>
 
 namespace godistlock::client::cli {
 
@@ -18,6 +19,14 @@ int report_failure(std::ostream& err, const std::string& what, const Reply& repl
 // As report_failure, but "not acquired" exits with --conflict-exit-code if given.
 int report_acquire_failure(std::ostream& err, const CliCommand& cmd, const Reply& reply);
 std::string describe_lock(const CliCommand& cmd);
+
+// JSON output: a string literal (escaped, UTF-8 passed through) and a bool.
+std::string json_string(std::string_view text);
+const char* json_bool(bool value);
+
+// `stats` and `cluster` (client/cli_nodes.cpp).
+int stats_command(Client& client, const CliCommand& cmd, std::ostream& out, std::ostream& err);
+int cluster_command(Client& client, const CliCommand& cmd, std::ostream& out, std::ostream& err);
 
 struct Acquired {
   AcquireReply reply;

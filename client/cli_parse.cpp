@@ -37,7 +37,7 @@ const std::vector<CommandSpec>& command_specs() {
       {"check", true, {"--token"}, true},
       {"status", true, {"--json"}, false},
       {"stats", false, {"--json"}, false},
-      {"cluster", false, {}, false},
+      {"cluster", false, {"--json"}, false},
       {"run", true, {"--ttl", "--wait", "--owner", "--conflict-exit-code"}, false},
   };
   return specs;

@@ -1,6 +1,7 @@
 #include "client/client.hpp"
 
 #include "client/attempts.hpp"
+#include "client/transport.hpp"
 
 #include "core/limits.hpp"
 #include "messages/interfaces.hpp"
@@ -24,9 +25,12 @@ namespace {
 
 using namespace std::chrono;
 using detail::Backoff;
+using detail::connection_watcher;
+using detail::ConnectionTable;
 using detail::home_key;
 using detail::plain_words;
-using detail::rendezvous;
+using detail::rendezvous_ranking;
+using detail::shared_system;
 
 using caf::atom;
 
@@ -55,27 +59,6 @@ Status status_of(wire::Code code) {
   }
 }
 
-// Watches every server handle we hold: when a server's connection drops,
-// its handle is forgotten at once instead of timing out requests.
-struct ConnectionTable {
-  std::mutex mutex;
-  std::vector<std::optional<node_actor>> handles;
-  void forget(const caf::actor_addr& addr) {
-    std::lock_guard<std::mutex> guard(mutex);
-    for (auto& h : handles)
-      if (h && h->address() == addr)
-        h.reset();
-  }
-};
-
-caf::behavior connection_watcher(caf::event_based_actor* self,
-                                 std::shared_ptr<ConnectionTable> table) {
-  self->set_down_handler([table](caf::down_msg& dm) { table->forget(dm.source); });
-  return {
-      [=](caf::actor& server) { self->monitor(server); },
-  };
-}
-
 } // namespace
 
 const char* to_string(Status s) {
@@ -94,26 +77,6 @@ const char* to_string(Status s) {
     return "internal error";
   }
 }
-
-namespace {
-
-// One actor system per process, shared by every Client in it (as a gRPC
-// channel is): one scheduler, one middleman, one connection per server.
-// Made by the first Client and kept for the life of the process: shutting
-// it down when the last Client goes could hang in ~actor_system (seen in
-// chaos runs whose threads made and dropped many Clients; CAF 0.17 waits
-// there for threads it still counts). Idle, it costs sleeping threads and
-// the heartbeats of connections already made.
-caf::actor_system& shared_system() {
-  struct Runtime {
-    net::SystemConfig cfg;
-    caf::actor_system sys{cfg};
-  };
-  static Runtime* runtime = new Runtime; // never destroyed, on purpose
-  return runtime->sys;
-}
-
-} // namespace
 
 struct Client::Impl {
   ClientOptions options;
@@ -145,15 +108,15 @@ struct Client::Impl {
 
   ~Impl() { caf::anon_send_exit(watcher, caf::exit_reason::user_shutdown); }
 
-  std::optional<node_actor> connection(size_t i, std::string& error) {
+  std::optional<node_actor> connection(size_t i, milliseconds timeout, std::string& error) {
     {
       std::lock_guard<std::mutex> guard(connections->mutex);
       if (connections->handles[i])
         return connections->handles[i];
     }
-    auto h = net::connect_node(sys, options.servers[i], options.attempt_timeout);
+    auto h = net::connect_node(sys, options.servers[i], timeout);
     if (!h) {
-      error = plain_words(h.error(), options.attempt_timeout);
+      error = plain_words(h.error(), timeout);
       return std::nullopt;
     }
     caf::anon_send(watcher, caf::actor_cast<caf::actor>(*h));
@@ -170,22 +133,19 @@ struct Client::Impl {
 
   // The lock's home: the server every client with this server list tries
   // first for it (rendezvous hashing), so that one node proposes for a lock
-  // and rounds do not duel. Unless it failed us in the last second.
+  // and rounds do not duel. If it failed us in the last second, the next
+  // server of the lock's ranking: every client of a dead home then moves
+  // to the same node, instead of each to its own, duelling, choice.
   std::optional<size_t> home_of(const std::string& lock) const {
-    auto best = home_index(lock);
-    if (!best)
-      return std::nullopt;
-    auto now = std::chrono::steady_clock::now().time_since_epoch().count();
-    auto failed = failed_at[*best].load();
-    if (failed != 0 && now - failed < std::chrono::nanoseconds(std::chrono::seconds(1)).count())
-      return std::nullopt;
-    return best;
-  }
-
-  std::optional<size_t> home_index(const std::string& lock) const {
     if (lock.empty() || server_keys.size() < 2)
       return std::nullopt;
-    return rendezvous(server_keys, lock);
+    auto now = std::chrono::steady_clock::now().time_since_epoch().count();
+    for (auto i : rendezvous_ranking(server_keys, lock)) {
+      auto failed = failed_at[i].load();
+      if (failed == 0 || now - failed >= std::chrono::nanoseconds(std::chrono::seconds(1)).count())
+        return i;
+    }
+    return std::nullopt;
   }
 
   void note_failure(size_t i) {
@@ -198,85 +158,114 @@ struct Client::Impl {
     std::string error;
   };
 
-  // Sends `req` to one server after another, starting with the one that
-  // answered last, until one answers. The request id stays; the attempt
-  // number grows with every send. `sent_at` records each attempt's send time.
-  Exchange send(wire::Request& req, milliseconds extra_wait,
-                std::map<uint32_t, LeaseClock::time_point>* sent_at,
-                std::optional<size_t> only = std::nullopt,
-                std::optional<LeaseClock::time_point> deadline = std::nullopt) {
+  // How one call sends its request.
+  struct SendOptions {
+    // Longer than attempt_timeout per attempt (a waiting acquire's park window).
+    milliseconds extra_wait{0};
+    // Records each attempt's send time, for timing a lease.
+    std::map<uint32_t, LeaseClock::time_point>* sent_at = nullptr;
+    std::optional<size_t> only; // this server, once; otherwise every server in turn
+    // No attempt runs past it (a lease keeper must hear in time that its
+    // refresh failed).
+    std::optional<LeaseClock::time_point> deadline;
+    // Keep going over the servers (with back-off and jitter) until
+    // attempt_timeout has passed since the call began: a one-shot call must
+    // outlast a failover, not fail because the first server it met was
+    // dead or on the minority side. A waiting acquire paces itself instead.
+    bool retry = true;
+    // Reasons collected over several calls (a waiting acquire's passes).
+    detail::Failures* failures = nullptr;
+    // Asked between passes: true ends the retrying (a try-lock's Ctrl-C).
+    std::function<bool()> stop;
+  };
+
+  // Sends `req` to one server after another, starting with the lock's home
+  // (or the one that answered last), until one answers. The request id
+  // stays; the attempt number grows with every send, so the servers see
+  // one request however often it is retried. The first pass gives every
+  // server a full attempt_timeout; later passes only what is left of it.
+  Exchange send(wire::Request& req, const SendOptions& o) {
     Exchange ex;
     auto n = options.servers.size();
     if (n == 0) {
       ex.error = "no servers configured";
       return ex;
     }
-    auto home = home_of(messages::lock_name(req));
-    size_t start = only ? *only : home ? *home : preferred.load();
-    size_t tries = only ? 1 : n;
-    // Why each server tried did not answer, in the order tried.
-    std::vector<std::string> why;
-    auto failed = [&](size_t i, const std::string& reason) {
-      why.push_back(options.servers[i].to_string() + ": " + reason);
-      note_failure(i);
-    };
-    for (size_t k = 0; k < tries; ++k) {
-      size_t i = (start + k) % n;
-      auto timeout = options.attempt_timeout + extra_wait;
-      if (deadline) {
-        auto left = duration_cast<milliseconds>(*deadline - LeaseClock::now());
-        if (left <= milliseconds(0)) {
-          why.push_back("deadline passed");
-          break;
+    detail::Failures own;
+    auto& failures = o.failures ? *o.failures : own;
+    const auto began = LeaseClock::now();
+    auto retry_until = began + options.attempt_timeout;
+    if (o.deadline)
+      retry_until = std::min(retry_until, *o.deadline);
+    size_t tries = o.only ? 1 : n;
+    Backoff backoff;
+    for (bool first_pass = true;; first_pass = false) {
+      auto home = home_of(messages::lock_name(req));
+      size_t start = o.only ? *o.only : home ? *home : preferred.load();
+      for (size_t k = 0; k < tries; ++k) {
+        size_t i = (start + k) % n;
+        auto timeout = options.attempt_timeout + o.extra_wait;
+        std::optional<LeaseClock::time_point> end = o.deadline;
+        if (!first_pass)
+          end = retry_until;
+        bool cut_short = false;
+        if (end) {
+          auto left = duration_cast<milliseconds>(*end - LeaseClock::now());
+          if (left <= milliseconds(0))
+            break;
+          cut_short = left < timeout;
+          timeout = std::min(timeout, left);
         }
-        timeout = std::min(timeout, left);
+        if (attempt(req, i, timeout, cut_short, o.sent_at, failures, ex))
+          return ex;
       }
-      std::string error;
-      auto handle = connection(i, error);
-      if (!handle) {
-        failed(i, error);
-        continue;
-      }
-      if (sent_at)
-        (*sent_at)[req.attempt()] = LeaseClock::now();
-      bool got = false;
-      caf::scoped_actor self{sys};
-      self->request(*handle, timeout, messages::wire_request{req})
-          .receive(
-              [&](messages::wire_response& r) {
-                ex.response = std::move(r.pb);
-                got = true;
-              },
-              [&](caf::error& e) { error = plain_words(e, timeout); });
-      req.set_attempt(req.attempt() + 1);
-      if (!got) {
-        drop(i, *handle);
-        failed(i, error);
-        continue;
-      }
-      // A draining node, or one that cannot reach a majority (it may sit
-      // on the minority side of a partition): another server may do better.
-      if (ex.response.code() == wire::SHUTTING_DOWN) {
-        failed(i, "shutting down");
-        continue;
-      }
-      if (ex.response.code() == wire::RECOVERING) {
-        failed(i, "catching up after losing its data");
-        continue;
-      }
-      if (ex.response.code() == wire::NO_QUORUM) {
-        failed(i, ex.response.message());
-        continue;
-      }
-      preferred = i;
-      ex.answered = true;
-      return ex;
+      auto stopped = [&] { return o.stop && o.stop(); };
+      if (!o.retry || o.only || LeaseClock::now() >= retry_until || stopped())
+        break;
+      backoff.wait(retry_until, o.stop);
+      if (LeaseClock::now() >= retry_until || stopped())
+        break;
     }
-    ex.error = "no server reachable (";
-    for (size_t k = 0; k < why.size(); ++k)
-      ex.error += (k ? "; " : "") + why[k];
-    ex.error += ")";
+    ex.error = failures.empty() ? "no server could answer before the deadline" : failures.text();
     return ex;
+  }
+
+  // One attempt at server i. True when it answered; otherwise why it did
+  // not is in `failures`.
+  bool attempt(wire::Request& req, size_t i, milliseconds timeout, bool cut_short,
+               std::map<uint32_t, LeaseClock::time_point>* sent_at, detail::Failures& failures,
+               Exchange& ex) {
+    auto failed = [&](const std::string& reason, bool short_attempt = false) {
+      failures.note(options.servers[i].to_string(), reason, short_attempt);
+      note_failure(i);
+      return false;
+    };
+    std::string error;
+    auto handle = connection(i, timeout, error);
+    if (!handle)
+      return failed(error);
+    if (sent_at)
+      (*sent_at)[req.attempt()] = LeaseClock::now();
+    auto result = detail::ask(sys, *handle, req, timeout);
+    req.set_attempt(req.attempt() + 1);
+    if (!result.response) {
+      drop(i, *handle);
+      bool timed_out = result.error.category() == caf::atom("system") &&
+                       result.error.code() == static_cast<uint8_t>(caf::sec::request_timeout);
+      return failed(plain_words(result.error, timeout), timed_out && cut_short);
+    }
+    ex.response = std::move(*result.response);
+    // A draining node, or one that cannot reach a majority (it may sit
+    // on the minority side of a partition): another server may do better.
+    if (ex.response.code() == wire::SHUTTING_DOWN)
+      return failed("shutting down");
+    if (ex.response.code() == wire::RECOVERING)
+      return failed("catching up after losing its data");
+    if (ex.response.code() == wire::NO_QUORUM)
+      return failed(ex.response.message());
+    preferred = i;
+    ex.answered = true;
+    return true;
   }
 
   wire::Request new_request() {
@@ -323,14 +312,19 @@ struct Client::Impl {
   }
 
   // Leaves the queue of `name`, and makes sure no attempt of `acquire`
-  // (say one delayed in a busy node) can queue again afterwards.
+  // (say one delayed in a busy node) can queue again afterwards. `retry`
+  // false: one pass over the servers only, when none could answer just now
+  // (the queue place lapses anyway if no majority hears the cancel, and
+  // the caller's wait is already over).
   void cancel_wait(const std::string& name, const std::string& owner,
-                   const wire::Request& acquire) {
+                   const wire::Request& acquire, bool retry = true) {
     auto req = new_request();
     req.mutable_cancel()->set_name(name);
     req.mutable_cancel()->set_owner(owner);
     req.mutable_cancel()->set_acquire_request_id(acquire.request_id());
-    send(req, {}, nullptr);
+    SendOptions o;
+    o.retry = retry;
+    send(req, o);
   }
 };
 
@@ -379,6 +373,7 @@ AcquireReply Client::acquire(const std::string& name, const AcquireOptions& opti
   };
   bool asked = false;
   Backoff backoff;
+  detail::Failures failures; // since the last answer
   for (;;) {
     auto req = impl_->new_request();
     std::map<uint32_t, LeaseClock::time_point> sent_at;
@@ -402,7 +397,15 @@ AcquireReply Client::acquire(const std::string& name, const AcquireOptions& opti
       a.set_owner(owner);
       a.set_ttl_ms(static_cast<uint64_t>(options.ttl.count()));
       a.set_wait_ms(wait_ms);
-      auto ex = impl_->send(req, park_window(options.ttl), &sent_at);
+      Impl::SendOptions o;
+      o.extra_wait = park_window(options.ttl);
+      o.sent_at = &sent_at;
+      // A try-lock is a one-shot call; a waiting acquire paces its own
+      // passes below, until its wait ends.
+      o.retry = try_lock;
+      o.failures = &failures;
+      o.stop = options.stop_requested;
+      auto ex = impl_->send(req, o);
       asked = true;
       if (!ex.answered) {
         // A waiting acquire outlasts a failover or a lost majority: it asks
@@ -411,11 +414,12 @@ AcquireReply Client::acquire(const std::string& name, const AcquireOptions& opti
           backoff.wait(wait_until, options.stop_requested);
           if (remaining_wait_ms() > 0) // or a stop request, handled above
             continue;
-          impl_->cancel_wait(name, owner, req); // in case an earlier attempt queued us
+          impl_->cancel_wait(name, owner, req, false); // in case an earlier attempt queued us
         }
         return Impl::fail<AcquireReply>(Status::unavailable, ex.error);
       }
       backoff.reset();
+      failures.clear();
       auto& resp = ex.response;
       if (resp.code() == wire::QUEUED) {
         if (options.on_queued)
@@ -466,7 +470,7 @@ Reply Client::release(const std::string& name, uint64_t token) {
   auto req = impl_->new_request();
   req.mutable_release()->set_name(name);
   req.mutable_release()->set_token(token);
-  auto ex = impl_->send(req, {}, nullptr);
+  auto ex = impl_->send(req, {});
   if (!ex.answered)
     return Impl::fail<Reply>(Status::unavailable, ex.error);
   return Impl::from_response<Reply>(ex.response);
@@ -498,7 +502,10 @@ AcquireReply Client::refresh_until(const std::string& name, uint64_t token, mill
   req.mutable_refresh()->set_token(token);
   req.mutable_refresh()->set_ttl_ms(static_cast<uint64_t>(ttl.count()));
   std::map<uint32_t, LeaseClock::time_point> sent_at;
-  auto ex = impl_->send(req, {}, &sent_at, std::nullopt, deadline);
+  Impl::SendOptions o;
+  o.sent_at = &sent_at;
+  o.deadline = deadline;
+  auto ex = impl_->send(req, o);
   if (!ex.answered)
     return Impl::fail<AcquireReply>(Status::unavailable, ex.error);
   if (ex.response.code() != wire::OK)
@@ -514,7 +521,7 @@ AcquireReply Client::refresh_until(const std::string& name, uint64_t token, mill
 StatusReply Client::status(const std::string& name) {
   auto req = impl_->new_request();
   req.mutable_status()->set_name(name);
-  auto ex = impl_->send(req, {}, nullptr);
+  auto ex = impl_->send(req, {});
   if (!ex.answered)
     return Impl::fail<StatusReply>(Status::unavailable, ex.error);
   auto r = Impl::from_response<StatusReply>(ex.response);
@@ -526,7 +533,7 @@ CheckReply Client::check(const std::string& name, uint64_t token) {
   auto req = impl_->new_request();
   req.mutable_check()->set_name(name);
   req.mutable_check()->set_token(token);
-  auto ex = impl_->send(req, {}, nullptr);
+  auto ex = impl_->send(req, {});
   if (!ex.answered)
     return Impl::fail<CheckReply>(Status::unavailable, ex.error);
   auto r = Impl::from_response<CheckReply>(ex.response);
@@ -537,7 +544,9 @@ CheckReply Client::check(const std::string& name, uint64_t token) {
 StatsReply Client::stats(std::optional<size_t> index) {
   auto req = impl_->new_request();
   req.mutable_stats();
-  auto ex = impl_->send(req, {}, nullptr, index);
+  Impl::SendOptions o;
+  o.only = index;
+  auto ex = impl_->send(req, o);
   if (!ex.answered)
     return Impl::fail<StatsReply>(Status::unavailable, ex.error);
   auto r = Impl::from_response<StatsReply>(ex.response);

@@ -47,7 +47,9 @@ std::string random_client_id();
 struct ClientOptions {
   std::vector<net::Endpoint> servers;
   // Bounds each attempt at one server (a waiting acquire additionally waits
-  // up to its park window, at most 1 s, per attempt).
+  // up to its park window, at most 1 s, per attempt), and is the budget of
+  // a one-shot call: it goes on over the servers, with back-off, until this
+  // much time has passed since it began (docs/client.md, "Failover").
   std::chrono::milliseconds attempt_timeout{5000};
   std::string client_id; // empty: a fresh random id per Client
   // Test-only mutation (godistlock-chaos --mutation lease-from-reply): time
