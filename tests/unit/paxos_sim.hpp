@@ -45,6 +45,7 @@ enum class Kind {
   rejoin,        // a node that lost its data announces its new incarnation
   rejoin_answer, // a peer recorded it and tells what it holds
   rejoin_tick,   // the rejoining node asks again (answers get lost too)
+  die,           // the last node stops for good (Config::dead_node_at)
 };
 
 struct Event {
@@ -66,6 +67,8 @@ struct Event {
   std::shared_ptr<const Promise> promise;
   std::shared_ptr<const PromiseSet> promise_set; // accept
   std::shared_ptr<const RejoinAnswer> answer;
+  // Promise and accepted: the incarnations the voter knew when it answered.
+  std::shared_ptr<const std::map<std::string, uint64_t>> known;
   Accepted accepted;
 };
 
@@ -100,6 +103,16 @@ struct Config {
   size_t stale_percent = 0;
   size_t long_ttl_percent = 0;     // ops with a ttl of 1-3 s instead of 100-300 ms
   bool test_stale_restart = false; // mutation stale-lease-restart
+  // The last node stops for good at about this time (it is never a
+  // proposer's node): rejoins must then do without its answer.
+  std::optional<Us> dead_node_at;
+  // Proposers learn the incarnations each vote carries before counting it.
+  // false is a deliberate bug: a round that counted a wiped node's promise
+  // can then be accepted by a peer that has not heard of the rejoin.
+  bool learn_from_votes = true;
+  // Every node starts knowing every node's incarnation, as after a real
+  // bootstrap (every member answers every other's rejoin).
+  bool bootstrapped_books = true;
 };
 
 struct Stats {
@@ -107,7 +120,8 @@ struct Stats {
            failed_rounds = 0, unknown_ops = 0, drops = 0, duplicates = 0, reservations_lapsed = 0,
            crashes_with_data = 0, crashes_without_data = 0, crashes_while_joining = 0,
            rejoins_caught_up = 0, rejoins_fresh = 0, catch_up_retries = 0, stale_refusals = 0,
-           refused_verdicts = 0, newer_incarnations = 0, stale_replays = 0;
+           refused_verdicts = 0, newer_incarnations = 0, stale_replays = 0, partial_rejoins = 0,
+           learned_refusals = 0;
   void add(const Stats& o) {
     events += o.events;
     grants += o.grants;
@@ -130,6 +144,8 @@ struct Stats {
     refused_verdicts += o.refused_verdicts;
     newer_incarnations += o.newer_incarnations;
     stale_replays += o.stale_replays;
+    partial_rejoins += o.partial_rejoins;
+    learned_refusals += o.learned_refusals;
   }
 };
 
@@ -195,6 +211,10 @@ struct Node {
   uint64_t incarnation = 0;
   uint64_t life = 0;      // bumped by every crash: timers of an earlier life are void
   bool keeps_data = true; // for the pending restart
+  // The incarnation in its JOINING file (written before it is announced),
+  // and what of it the pending restart finds (0: none, or wiped).
+  uint64_t announced = 0;
+  uint64_t joining_floor = 0;
   // Its durable part (what it knows of other incarnations) survives a crash
   // with data; the highest counter is rebuilt from the record at boot.
   std::unique_ptr<IncarnationBook> book = std::make_unique<IncarnationBook>();
@@ -231,12 +251,26 @@ public:
       node.incarnation = rng_();
       nodes_.push_back(std::move(node));
     }
+    // As after a bootstrap: every member recorded every other's incarnation.
+    std::map<std::string, uint64_t> everyone;
+    for (auto& node : nodes_)
+      everyone[node.id] = node.incarnation;
+    if (cfg.bootstrapped_books)
+      for (auto& node : nodes_)
+        node.book->learn(everyone);
     for (int i = 0; i < cfg.crashes; ++i) {
       Event crash;
       crash.kind = Kind::crash;
       // Some hit the first rounds, while the peers may hold no record yet.
       crash.at = chance(cfg.early_crash_percent) ? pick(60'000) : pick(cfg.crash_window_us);
       push(std::move(crash));
+    }
+    if (cfg.dead_node_at) {
+      Event die;
+      die.kind = Kind::die;
+      die.to = static_cast<uint32_t>(cfg.nodes - 1);
+      die.at = *cfg.dead_node_at;
+      push(std::move(die));
     }
     for (size_t p = 0; p < cfg.proposers; ++p) {
       Proposer pr;
@@ -261,7 +295,7 @@ public:
       now_ = ev.at;
       if (now_ > give_up_us) {
         // Crashes keep a majority up, so every rejoin and op must end.
-        fail("still running: a rejoin or a proposer is stuck");
+        fail("still running: a rejoin or a proposer is stuck (" + describe_nodes() + ")");
         break;
       }
       ++stats_.events;
@@ -275,6 +309,21 @@ public:
   }
 
   const Stats& stats() const { return stats_; }
+
+  // "n0 up, n1 joining (2 of 4 answered, 1 voting), ...": for a stuck run.
+  std::string describe_nodes() const {
+    std::ostringstream os;
+    for (auto& node : nodes_) {
+      os << (&node == &nodes_.front() ? "" : ", ") << node.id << ' '
+         << (node.status == Status::up     ? "up"
+             : node.status == Status::down ? "down"
+                                           : "joining");
+      if (node.plan)
+        os << " (" << node.plan->answered() << " answered, " << node.plan->voting_peers()
+           << " voting" << (node.catching_up ? ", catching up" : "") << ")";
+    }
+    return os.str();
+  }
 
 private:
   static constexpr Us give_up_us = 600'000'000;
@@ -341,7 +390,8 @@ private:
 
   void handle(const Event& ev) {
     // A node that is down hears nothing, and its timers died with it.
-    if (ev.kind != Kind::crash && ev.kind != Kind::restart && nodes_[ev.to].status == Status::down)
+    if (ev.kind != Kind::crash && ev.kind != Kind::restart && ev.kind != Kind::die &&
+        nodes_[ev.to].status == Status::down)
       return;
     if (ev.life != nodes_[ev.to].life &&
         (ev.kind == Kind::wake || ev.kind == Kind::timeout || ev.kind == Kind::rejoin_tick))
@@ -358,6 +408,7 @@ private:
       }
       p.voter = Voter{node.id, node.incarnation};
       Event reply;
+      reply.known = std::make_shared<const std::map<std::string, uint64_t>>(node.book->known());
       reply.kind = Kind::promise;
       reply.from = ev.to;
       reply.to = ev.from;
@@ -381,6 +432,7 @@ private:
         durable_[ev.to] = acceptors_[ev.to].record();
       }
       Event reply;
+      reply.known = std::make_shared<const std::map<std::string, uint64_t>>(node.book->known());
       reply.kind = Kind::accepted;
       reply.from = ev.to;
       reply.to = ev.from;
@@ -392,12 +444,14 @@ private:
       break;
     }
     case Kind::promise:
+      learn(ev);
       if (ev.catch_up)
         on_catch_up_promise(ev);
       else if (nodes_[ev.to].status == Status::up)
         on_promise(proposers_[ev.to], ev);
       break;
     case Kind::accepted:
+      learn(ev);
       if (ev.catch_up)
         on_catch_up_accepted(ev);
       else if (nodes_[ev.to].status == Status::up)
@@ -434,6 +488,9 @@ private:
     case Kind::crash:
       crash();
       break;
+    case Kind::die:
+      die(ev);
+      break;
     case Kind::restart:
       if (ev.life == nodes_[ev.to].life)
         restart(ev.to);
@@ -451,6 +508,13 @@ private:
       break;
     }
     }
+  }
+
+  // What a vote's sender knew of incarnations, learned before it counts
+  // (actors/lock_actor.cpp does the same with PeerResponse.known).
+  void learn(const Event& ev) {
+    if (cfg_.learn_from_votes && ev.known)
+      nodes_[ev.to].book->learn(*ev.known);
   }
 
   // Sends a round's message to every node; a catch-up round only to the
@@ -612,6 +676,8 @@ private:
       p.fast_acks.clear();
       p.fast_promisers = std::move(cached.promisers);
       p.round.reset();
+      if (!own_admit(p, p.fast_promisers, b))
+        return;
       note_parent(b, cached.decided);
       broadcast(p, Kind::accept, b, &p.fast_value, Ballot{b.counter + 1, b.node, b.nonce},
                 &p.fast_promisers);
@@ -631,6 +697,8 @@ private:
     auto before = p.round->phase();
     auto phase = p.round->on_promise(ev.from, *ev.promise);
     if (before == Round::Phase::preparing && phase == Round::Phase::accepting) {
+      if (!own_admit(p, p.round->promise_set(), p.round->ballot()))
+        return;
       note_parent(p.round->ballot(), adopted(*p.round, p.promised_from));
       broadcast(p, Kind::accept, p.round->ballot(), &p.round->proposal(), p.round->next_promise(),
                 &p.round->promise_set());
@@ -640,6 +708,17 @@ private:
     } else if (phase == Round::Phase::failed) {
       round_failed(p, p.round->conflict());
     }
+  }
+
+  // As lock_actor.cpp's start_accept: the proposer's node admits the
+  // round's promise set before any accept leaves it.
+  bool own_admit(Proposer& p, const PromiseSet& set, const Ballot& b) {
+    if (nodes_[p.node].book->admit(set, b.counter))
+      return true;
+    ++stats_.learned_refusals;
+    p.fast = false;
+    round_failed(p, Ballot{});
+    return false;
   }
 
   PromiseSet voters(const std::map<uint32_t, uint64_t>& who) const {
@@ -828,6 +907,8 @@ private:
     // A node that crashes while catching up comes back as a new incarnation
     // in any case (it never finished learning what it forgot).
     node.keeps_data = !was_joining && !chance(cfg_.wipe_percent);
+    // Its JOINING file survives unless the data dir is wiped again.
+    node.joining_floor = was_joining && !chance(cfg_.wipe_percent) ? node.announced : 0;
     if (was_joining)
       ++stats_.crashes_while_joining;
     else if (node.keeps_data)
@@ -852,6 +933,30 @@ private:
     schedule(Kind::restart, n, downtime);
   }
 
+  // The dead node stops for good, once that leaves a majority up.
+  void die(const Event& ev) {
+    uint32_t n = ev.to;
+    if (n < proposers_.size()) {
+      fail("the dead node runs a proposer");
+      return;
+    }
+    size_t out = static_cast<size_t>(std::count_if(
+        nodes_.begin(), nodes_.end(), [](const Node& x) { return x.status != Status::up; }));
+    if (nodes_[n].status != Status::up || out + 1 > (cfg_.nodes - 1) / 2) {
+      Event again = ev;
+      again.at = now_ + 100'000;
+      push(std::move(again));
+      return;
+    }
+    auto& node = nodes_[n];
+    node.status = Status::down;
+    ++node.life; // voids its timers and any pending restart
+    node.plan.reset();
+    node.round.reset();
+    node.round_id = 0;
+    node.catching_up = false;
+  }
+
   void restart(uint32_t n) {
     auto& node = nodes_[n];
     if (node.keeps_data) {
@@ -872,9 +977,11 @@ private:
     acceptors_[n] = Acceptor(AcceptorRecord{}, clock(n));
     durable_[n] = AcceptorRecord{};
     node.book = std::make_unique<IncarnationBook>();
-    // The data dir, INCARNATION included, is gone: the node starts at the
-    // first generation and the peers tell it which one to go above.
-    node.incarnation = next_incarnation(0, static_cast<uint32_t>(rng_()));
+    // The data dir, INCARNATION included, is gone: the node starts above
+    // its JOINING file if it has one, else at the first generation, and the
+    // peers tell it which one to go above.
+    node.incarnation = next_incarnation(node.joining_floor, static_cast<uint32_t>(rng_()));
+    node.announced = node.incarnation;
     if (cfg_.wiped_votes_at_once) {
       start_voting(n);
       return;
@@ -957,6 +1064,7 @@ private:
       ++stats_.newer_incarnations;
       node.incarnation =
           next_incarnation(ev.answer->newer_incarnation, static_cast<uint32_t>(rng_()));
+      node.announced = node.incarnation;
       node.plan.emplace(cfg_.nodes - 1, quorum_, false);
       send_rejoins(ev.to);
       return;
@@ -965,7 +1073,10 @@ private:
       return; // an answer to an earlier life's announcement
     node.plan->on_answer(peer_number(ev.to, ev.from), *ev.answer);
     using Verdict = RejoinPlan::Verdict;
-    switch (node.plan->verdict()) {
+    auto verdict = node.plan->verdict();
+    if (verdict != Verdict::waiting && node.plan->answered() < cfg_.nodes - 1)
+      ++stats_.partial_rejoins;
+    switch (verdict) {
     case Verdict::waiting:
       return;
     case Verdict::vote_now:
