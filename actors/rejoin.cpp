@@ -16,6 +16,10 @@ constexpr milliseconds ask_again_after{250};
 // A verdict that needs an operator must hold this long before the node
 // gives up: in a brand-new cluster the peers start voting one by one.
 constexpr milliseconds operator_verdict_grace{5000};
+// While it waits for peers, the node says which ones, first after this...
+constexpr milliseconds first_waiting_report{2000};
+// ...then this often.
+constexpr milliseconds waiting_report_every{5000};
 constexpr size_t catch_up_parallelism = 64;
 const char* const incarnations_file = "INCARNATIONS";
 const char* const fence_floor_file = "FENCE_FLOOR";
@@ -153,6 +157,35 @@ void raise_fence_floor_then(node_self self, std::function<void()> then) {
       .then([=](atoms::done) { then(); });
 }
 
+std::string peer_name(const NodeContext& ctx, uint32_t peer) {
+  auto& m = ctx.membership.peers.at(peer - 1);
+  return m.id.empty() ? m.endpoint.to_string() : m.id + "@" + m.endpoint.to_string();
+}
+
+// What the node waits for, and from whom: the operator must know which
+// peers to start (a new cluster needs every member).
+void report_waiting(node_self self) {
+  auto& st = self->state;
+  auto& rj = *st.rejoin;
+  auto& ctx = *st.ctx;
+  auto now = core::Clock::now();
+  if (now - st.started < first_waiting_report ||
+      (rj.last_report && now - *rj.last_report < waiting_report_every))
+    return;
+  rj.last_report = now;
+  std::string missing;
+  for (auto p : rj.plan.missing())
+    missing += (missing.empty() ? "" : ", ") + peer_name(ctx, p);
+  auto peers = ctx.membership.peers.size();
+  GDL_WARN("not voting yet: no answer from "
+           << (missing.empty() ? "(none)" : missing) << "; " << rj.plan.answered() << " of "
+           << peers << " peers answered, " << rj.plan.voting_peers()
+           << " of them holding data. This node (no data) needs " << rj.plan.voting_needed()
+           << " peers that hold data; in a brand-new cluster, where "
+           << "none does, it needs every one of the " << peers << " peers to answer (only then "
+           << "can it tell a new cluster from one whose majority lost its data)");
+}
+
 void decide(node_self self) {
   auto& st = self->state;
   auto& rj = *st.rejoin;
@@ -160,8 +193,10 @@ void decide(node_self self) {
     return;
   using Verdict = core::RejoinPlan::Verdict;
   auto verdict = rj.plan.verdict();
-  if (verdict == Verdict::waiting)
+  if (verdict == Verdict::waiting) {
+    report_waiting(self);
     return;
+  }
   if (verdict == Verdict::vote_now) {
     rj.catching_up = true;
     learn_then(self, [=] { start_voting(self, "no member held a lock"); });
@@ -210,8 +245,11 @@ void start_rejoin(node_self self) {
   auto& ctx = *self->state.ctx;
   self->state.rejoin.emplace(
       core::RejoinPlan(ctx.membership.peers.size(), ctx.quorum, ctx.bootstrap));
-  GDL_WARN("this node has no data (new or lost data dir): not voting until every peer has "
-           "answered and it has caught up");
+  GDL_WARN("this node has no data (new or lost data dir), incarnation "
+           << ctx.incarnation->load() << ": not voting until "
+           << self->state.rejoin->plan.voting_needed()
+           << " peers that hold data have recorded it and it has caught up from them (in a "
+              "brand-new cluster: until every peer has answered)");
   ask_peers(self);
 }
 

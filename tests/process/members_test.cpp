@@ -1,6 +1,6 @@
 // Members missing while a node has no data (docs/protocol.md, "Losing a data
 // dir"): a wiped node rejoins a 5-node cluster with another member dead for
-// good.
+// good; a brand-new cluster waits for every member and says for whom.
 #include "harness.hpp"
 
 #include <sstream>
@@ -87,6 +87,38 @@ BOOST_FIXTURE_TEST_CASE(wiped_node_rejoins_five_nodes_with_one_dead, ClusterFixt
   // n4 itself proposes too.
   auto own = must_grant(*this, endpoint(4), "seq", "at-n4");
   BOOST_CHECK_GT(own, last);
+}
+
+// A brand-new cluster with n3 not started: n1 and n2 (--bootstrap) cannot
+// tell it from one whose majority lost its data, so they wait for n3, and
+// say so by name. Once n3 starts, the cluster serves.
+BOOST_FIXTURE_TEST_CASE(new_cluster_waits_for_every_member_and_names_the_missing, ClusterFixture) {
+  plan_cluster(3, true);
+  for (size_t i : {1, 2}) {
+    auto extra = cluster_args(i);
+    extra.push_back("--bootstrap");
+    members[i - 1].node =
+        &start_node(members[i - 1].id, members[i - 1].port, members[i - 1].data_dir, extra);
+  }
+  const std::string missing = "no answer from n3@" + endpoint(3);
+  for (size_t i : {1, 2})
+    BOOST_CHECK_MESSAGE(eventually([&] { return contains(node(i).log(), missing); }, 10000ms),
+                        "n" << i << " does not say it waits for n3: " << node(i).log());
+  CliResult r;
+  BOOST_CHECK_MESSAGE(!try_lock(*this, servers({1, 2}), "early", "o", &r),
+                      "a new cluster granted without every member: " << r.describe());
+  BOOST_CHECK_MESSAGE(r.code() == 3, r.describe());
+  BOOST_CHECK_MESSAGE(contains(node(1).log(), "needs every one of the 2 peers to answer"),
+                      node(1).log());
+
+  auto extra = cluster_args(3);
+  extra.push_back("--bootstrap");
+  members[2].node = &start_node(members[2].id, members[2].port, members[2].data_dir, extra);
+  for (size_t i = 1; i <= 3; ++i)
+    BOOST_REQUIRE_MESSAGE(
+        eventually([&] { return contains(node(i).log(), "voting now"); }, 15000ms),
+        "n" << i << " did not start voting: " << node(i).log());
+  must_grant(*this, servers(), "early", "o");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
