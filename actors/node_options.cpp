@@ -18,7 +18,8 @@ const char* const node_usage =
     "  --threads    actor worker threads (default: the cores, 2 to 4)\n"
     "  --scheduler  CAF scheduler policy (default sharing; stealing polls while idle)\n"
     "Fault-injection flags, for tests only (docs/testing.md): --test-mutation NAME,\n"
-    "--test-clock-rate F, --test-hold-accepts DUR. They break the node on purpose.\n";
+    "--test-clock-rate F, --test-hold-accepts DUR, --test-exit-before-announce.\n"
+    "They break the node on purpose.\n";
 
 std::string parse_node_command_line(const std::vector<std::string>& args, NodeCommandLine& out) {
   bool have_listen = false;
@@ -38,6 +39,10 @@ std::string parse_node_command_line(const std::vector<std::string>& args, NodeCo
     }
     if (flag == "--accept-data-loss") {
       out.node.accept_data_loss = true;
+      continue;
+    }
+    if (flag == "--test-exit-before-announce") {
+      out.node.test_exit_before_announce = true;
       continue;
     }
     if (i + 1 >= args.size())

@@ -4,6 +4,8 @@
 #include "messages/codec.hpp"
 
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <random>
 
 namespace godistlock::actors {
@@ -41,7 +43,8 @@ void send_rejoin(node_self self) {
 }
 
 void ask_peers(node_self self) {
-  send_rejoin(self);
+  if (!self->state.rejoin->unsaved)
+    send_rejoin(self);
   self->delayed_send(self, ask_again_after, atoms::rejoin_tick::value);
 }
 
@@ -241,6 +244,24 @@ void decide(node_self self) {
 
 } // namespace
 
+std::string joining_text(uint64_t incarnation) {
+  return "catching up after a lost data dir; do not remove\nincarnation " +
+         std::to_string(incarnation) + "\n";
+}
+
+uint64_t joining_incarnation(const std::optional<std::string>& text) {
+  // Unreadable or from an older version (no such line): 0. The peers then
+  // tell the node if they know a newer incarnation of it.
+  auto at = text ? text->find("\nincarnation ") : std::string::npos;
+  if (at == std::string::npos)
+    return 0;
+  try {
+    return std::stoull(text->substr(at + 13));
+  } catch (const std::exception&) {
+    return 0;
+  }
+}
+
 void start_rejoin(node_self self) {
   auto& ctx = *self->state.ctx;
   self->state.rejoin.emplace(
@@ -250,6 +271,13 @@ void start_rejoin(node_self self) {
            << self->state.rejoin->plan.voting_needed()
            << " peers that hold data have recorded it and it has caught up from them (in a "
               "brand-new cluster: until every peer has answered)");
+  if (ctx.test_exit_before_announce) {
+    // Fault injection: the new incarnation is on disk, no peer heard of it.
+    GDL_ERROR("--test-exit-before-announce: exiting before announcing incarnation "
+              << ctx.incarnation->load());
+    std::fflush(nullptr);
+    std::_Exit(75);
+  }
   ask_peers(self);
 }
 
@@ -266,7 +294,17 @@ void on_rejoin_answer(node_self self, uint32_t peer, const wire::PeerResponse& a
     ctx.incarnation->store(newer);
     st.rejoin.emplace(core::RejoinPlan(ctx.membership.peers.size(), ctx.quorum, ctx.bootstrap));
     GDL_INFO("a peer knows a newer incarnation of this node: now " << newer);
-    send_rejoin(self); // the tick already running asks again if needed
+    // On disk before it is announced, as at start.
+    st.rejoin->unsaved = true;
+    self->request(ctx.storage, caf::infinite, atoms::put_meta::value, std::string(joining_file),
+                  joining_text(newer))
+        .then([=](atoms::done) {
+          auto& rj = self->state.rejoin;
+          if (!rj || self->state.ctx->incarnation->load() != newer)
+            return;
+          rj->unsaved = false;
+          send_rejoin(self); // the tick already running asks again if needed
+        });
     return;
   }
   if (r.for_incarnation() != ctx.incarnation->load())

@@ -1,6 +1,8 @@
 // Members missing while a node has no data (docs/protocol.md, "Losing a data
 // dir"): a wiped node rejoins a 5-node cluster with another member dead for
-// good; a brand-new cluster waits for every member and says for whom.
+// good; a brand-new cluster waits for every member and says for whom; a
+// node that exits after writing its new incarnation, before announcing it,
+// is taken back by its peers.
 #include "harness.hpp"
 
 #include <sstream>
@@ -119,6 +121,42 @@ BOOST_FIXTURE_TEST_CASE(new_cluster_waits_for_every_member_and_names_the_missing
         eventually([&] { return contains(node(i).log(), "voting now"); }, 15000ms),
         "n" << i << " did not start voting: " << node(i).log());
   must_grant(*this, servers(), "early", "o");
+}
+
+// issue 10 §4: the node writes its new incarnation (JOINING) before it
+// announces it. Exiting in between must not leave peers refusing it: the
+// restart goes above the written one, the peers record that, and it votes.
+BOOST_FIXTURE_TEST_CASE(exit_between_writing_and_announcing_an_incarnation, ClusterFixture) {
+  start_cluster(3, true);
+  auto held = must_grant(*this, servers(), "inc", "holder", "1h");
+  node(3).kill9();
+  wipe(3);
+  auto args = node_args(3);
+  args.push_back("--test-exit-before-announce");
+  auto& crashed = start_node_process(args);
+  auto exit = crashed.wait_or_kill(10000ms);
+  BOOST_REQUIRE_MESSAGE(exit.exited && exit.code == 75, crashed.describe());
+  auto joining = read_file(members[2].data_dir + "/JOINING");
+  auto at = joining.find("incarnation ");
+  BOOST_REQUIRE_MESSAGE(at != std::string::npos, "JOINING without the incarnation: " << joining);
+  auto written = std::stoull(joining.substr(at + 12));
+  // Nobody heard of it.
+  for (size_t i : {1, 2})
+    BOOST_CHECK_MESSAGE(
+        !contains(read_file(members[i - 1].data_dir + "/INCARNATIONS"), str(written) + " n3"),
+        "n" << i << " recorded an incarnation that was never announced");
+
+  auto& back = restart(3);
+  BOOST_REQUIRE_MESSAGE(eventually([&] { return contains(back.log(), "voting now"); }, 15000ms),
+                        "the restarted node was not taken back: " << back.log());
+  auto now_text = read_file(members[2].data_dir + "/INCARNATION");
+  BOOST_CHECK_MESSAGE(std::stoull(now_text) > written,
+                      "incarnation " << trim(now_text) << " not above " << written);
+  // n2 and n3 are a majority without n1: n3's votes are accepted.
+  node(1).kill9();
+  check_held(*this, servers({3, 2}), "inc", "holder", held);
+  auto t = must_grant(*this, endpoint(3), "after", "a");
+  BOOST_CHECK_GT(t, 0u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
