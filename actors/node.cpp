@@ -11,6 +11,7 @@
 #include <caf/io/middleman.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <random>
 #include <stdexcept>
 
@@ -157,7 +158,16 @@ void Node::read_identity(core::Wal& wal, const NodeOptions& options) {
     return;
   }
   // A single node: no peer ever sees its incarnation.
-  ctx_->incarnation->store(core::next_incarnation(0, std::random_device{}()));
+  auto fresh = core::next_incarnation(0, std::random_device{}());
+  if (options.mutation == core::Mutation::wiped_votes_at_once && !options.peers.empty()) {
+    // The deliberate bug must reach the peers: peers learn incarnations from
+    // the votes they see, and would refuse an older one than they know. The
+    // wall clock in ns is newer than every earlier life's.
+    fresh = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                      std::chrono::system_clock::now().time_since_epoch())
+                                      .count());
+  }
+  ctx_->incarnation->store(fresh);
   wal.write_meta("INCARNATION", std::to_string(ctx_->incarnation->load()) + "\n");
 }
 
