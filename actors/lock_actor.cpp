@@ -7,6 +7,7 @@
 #include "messages/codec.hpp"
 
 #include <algorithm>
+#include <map>
 #include <random>
 
 namespace godistlock::actors {
@@ -378,6 +379,17 @@ core::Promise promise_from(const wire::PeerResponse& r) {
   return p;
 }
 
+// What this node knows of every node's incarnation, sent with each vote:
+// read after the vote was made, so a vote given after a rejoin was recorded
+// here carries the new incarnation.
+void attach_known(self_ptr self, wire::PeerResponse& out) {
+  for (auto& [node, incarnation] : self->state.ctx->incarnations->known()) {
+    auto& v = *out.add_known();
+    v.set_node_id(node);
+    v.set_incarnation(incarnation);
+  }
+}
+
 caf::result<messages::wire_peer_response> serve_peer(self_ptr self, const wire::PeerRequest& req) {
   auto& st = self->state;
   messages::wire_peer_response out;
@@ -414,6 +426,7 @@ caf::result<messages::wire_peer_response> serve_peer(self_ptr self, const wire::
     out.pb.set_refused(wire::NOT_READY);
     return out;
   }
+  attach_known(self, out.pb);
   // Persist before answering: a promise or vote that a crash could forget
   // must never have been seen.
   auto rp = self->make_response_promise<messages::wire_peer_response>();
@@ -894,6 +907,15 @@ lock_actor::behavior_type lock_actor_impl(lock_actor::stateful_pointer<lock_stat
           st.in_flight->refused_by.insert(peer);
         if (r.pb.refused() != wire::NOT_REFUSED)
           return;
+        // Before the vote counts: a promise given after a node's rejoin was
+        // recorded there tells us the node's new incarnation, and our own
+        // acceptor then refuses a round that counted the old one.
+        if (r.pb.known_size() > 0) {
+          std::map<std::string, uint64_t> known;
+          for (auto& v : r.pb.known())
+            known[v.node_id()] = v.incarnation();
+          st.ctx->incarnations->learn(known);
+        }
         // Dispatch on what the answer says it answers, never on our phase: a
         // promise arriving late, during the accept phase, is not an accept.
         if (r.pb.phase() == wire::PHASE_PREPARE) {

@@ -2,6 +2,7 @@
 
 #include "actors/cluster_actor.hpp"
 #include "actors/node_actor.hpp"
+#include "actors/rejoin.hpp"
 #include "actors/storage_actor.hpp"
 #include "core/wal.hpp"
 #include "messages/codec.hpp"
@@ -10,6 +11,7 @@
 #include <caf/io/middleman.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <random>
 #include <stdexcept>
 
@@ -109,6 +111,7 @@ void Node::read_identity(core::Wal& wal, const NodeOptions& options) {
   ctx_->accept_data_loss = options.accept_data_loss;
   ctx_->mutation = options.mutation;
   ctx_->test_hold_accepts = options.test_hold_accepts;
+  ctx_->test_exit_before_announce = options.test_exit_before_announce;
   if (auto floor = wal.read_meta("FENCE_FLOOR")) {
     try {
       ctx_->fence_floor->store(std::stoull(*floor));
@@ -139,9 +142,15 @@ void Node::read_identity(core::Wal& wal, const NodeOptions& options) {
     }
   }
   if (ctx_->joining) {
-    wal.write_meta("JOINING", "catching up after a lost data dir; do not remove\n");
-    // Written again, with the incarnation the peers accepted, before voting.
-    ctx_->incarnation->store(core::next_incarnation(stored, std::random_device{}()));
+    // The new incarnation is on disk before any peer hears of it, so a
+    // restart goes above every one this node may have announced. (Peers that
+    // know a newer one say so anyway: that covers a lost JOINING.) INCARNATION
+    // is written, with the one the peers recorded, before voting.
+    auto announced = wal.read_meta("JOINING");
+    auto next = core::next_incarnation(std::max(stored, joining_incarnation(announced)),
+                                       std::random_device{}());
+    ctx_->incarnation->store(next);
+    wal.write_meta("JOINING", joining_text(next));
     return;
   }
   if (incarnation) {
@@ -149,7 +158,16 @@ void Node::read_identity(core::Wal& wal, const NodeOptions& options) {
     return;
   }
   // A single node: no peer ever sees its incarnation.
-  ctx_->incarnation->store(core::next_incarnation(0, std::random_device{}()));
+  auto fresh = core::next_incarnation(0, std::random_device{}());
+  if (options.mutation == core::Mutation::wiped_votes_at_once && !options.peers.empty()) {
+    // The deliberate bug must reach the peers: peers learn incarnations from
+    // the votes they see, and would refuse an older one than they know. The
+    // wall clock in ns is newer than every earlier life's.
+    fresh = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                      std::chrono::system_clock::now().time_since_epoch())
+                                      .count());
+  }
+  ctx_->incarnation->store(fresh);
   wal.write_meta("INCARNATION", std::to_string(ctx_->incarnation->load()) + "\n");
 }
 

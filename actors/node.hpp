@@ -35,6 +35,9 @@ struct NodeOptions {
   // Fault-injection harness only: a proposer waits this long between a
   // quorum of promises and its accepts (a stall exactly between the phases).
   std::chrono::milliseconds test_hold_accepts{0};
+  // Fault-injection only: a node that lost its data exits (status 75) once
+  // its new incarnation is on disk, before any peer has heard of it.
+  bool test_exit_before_announce = false;
   std::string data_dir;
   bool fsync = true;
   std::chrono::milliseconds idle_retire{3000};

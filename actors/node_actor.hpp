@@ -33,6 +33,8 @@ struct node_state {
     explicit Rejoin(core::RejoinPlan p) : plan(std::move(p)) {}
     core::RejoinPlan plan;
     std::optional<core::Instant> refused_since; // a verdict that needs an operator
+    std::optional<core::Instant> last_report;   // of what it waits for
+    bool unsaved = false;                       // a new incarnation not yet on disk: not announced
     bool catching_up = false;
     uint64_t ballot_floor = 0;
     std::deque<std::string> waiting; // locks not caught up yet

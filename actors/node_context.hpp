@@ -69,6 +69,7 @@ struct NodeContext {
   bool accept_data_loss = false; // --accept-data-loss
   core::Mutation mutation = core::Mutation::none; // --test-mutation: deliberate bugs, tests only
   std::chrono::milliseconds test_hold_accepts{0}; // --test-hold-accepts, tests only
+  bool test_exit_before_announce = false;         // --test-exit-before-announce, tests only
   std::shared_ptr<FatalStop> fatal = std::make_shared<FatalStop>();
   uint32_t node_index = 1;          // this node's ballot tag (a hash of its id)
   uint64_t boot_nonce = 0;          // random per process start: fresh ballots

@@ -21,7 +21,8 @@ const char* const node_usage =
     "  --log-format text (default): RFC 3339 UTC time, level, message; json: one\n"
     "               object per line with time, level and msg, for log shippers\n"
     "Fault-injection flags, for tests only (docs/testing.md): --test-mutation NAME,\n"
-    "--test-clock-rate F, --test-hold-accepts DUR. They break the node on purpose.\n";
+    "--test-clock-rate F, --test-hold-accepts DUR, --test-exit-before-announce.\n"
+    "They break the node on purpose.\n";
 
 std::string parse_node_command_line(const std::vector<std::string>& args, NodeCommandLine& out) {
   bool have_listen = false;
@@ -41,6 +42,10 @@ std::string parse_node_command_line(const std::vector<std::string>& args, NodeCo
     }
     if (flag == "--accept-data-loss") {
       out.node.accept_data_loss = true;
+      continue;
+    }
+    if (flag == "--test-exit-before-announce") {
+      out.node.test_exit_before_announce = true;
       continue;
     }
     if (i + 1 >= args.size())

@@ -4,6 +4,8 @@
 #include "messages/codec.hpp"
 
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <random>
 
 namespace godistlock::actors {
@@ -16,6 +18,10 @@ constexpr milliseconds ask_again_after{250};
 // A verdict that needs an operator must hold this long before the node
 // gives up: in a brand-new cluster the peers start voting one by one.
 constexpr milliseconds operator_verdict_grace{5000};
+// While it waits for peers, the node says which ones, first after this...
+constexpr milliseconds first_waiting_report{2000};
+// ...then this often.
+constexpr milliseconds waiting_report_every{5000};
 constexpr size_t catch_up_parallelism = 64;
 const char* const incarnations_file = "INCARNATIONS";
 const char* const fence_floor_file = "FENCE_FLOOR";
@@ -37,7 +43,8 @@ void send_rejoin(node_self self) {
 }
 
 void ask_peers(node_self self) {
-  send_rejoin(self);
+  if (!self->state.rejoin->unsaved)
+    send_rejoin(self);
   self->delayed_send(self, ask_again_after, atoms::rejoin_tick::value);
 }
 
@@ -153,6 +160,35 @@ void raise_fence_floor_then(node_self self, std::function<void()> then) {
       .then([=](atoms::done) { then(); });
 }
 
+std::string peer_name(const NodeContext& ctx, uint32_t peer) {
+  auto& m = ctx.membership.peers.at(peer - 1);
+  return m.id.empty() ? m.endpoint.to_string() : m.id + "@" + m.endpoint.to_string();
+}
+
+// What the node waits for, and from whom: the operator must know which
+// peers to start (a new cluster needs every member).
+void report_waiting(node_self self) {
+  auto& st = self->state;
+  auto& rj = *st.rejoin;
+  auto& ctx = *st.ctx;
+  auto now = core::Clock::now();
+  if (now - st.started < first_waiting_report ||
+      (rj.last_report && now - *rj.last_report < waiting_report_every))
+    return;
+  rj.last_report = now;
+  std::string missing;
+  for (auto p : rj.plan.missing())
+    missing += (missing.empty() ? "" : ", ") + peer_name(ctx, p);
+  auto peers = ctx.membership.peers.size();
+  GDL_WARN("not voting yet: no answer from "
+           << (missing.empty() ? "(none)" : missing) << "; " << rj.plan.answered() << " of "
+           << peers << " peers answered, " << rj.plan.voting_peers()
+           << " of them holding data. This node (no data) needs " << rj.plan.voting_needed()
+           << " peers that hold data; in a brand-new cluster, where "
+           << "none does, it needs every one of the " << peers << " peers to answer (only then "
+           << "can it tell a new cluster from one whose majority lost its data)");
+}
+
 void decide(node_self self) {
   auto& st = self->state;
   auto& rj = *st.rejoin;
@@ -160,8 +196,10 @@ void decide(node_self self) {
     return;
   using Verdict = core::RejoinPlan::Verdict;
   auto verdict = rj.plan.verdict();
-  if (verdict == Verdict::waiting)
+  if (verdict == Verdict::waiting) {
+    report_waiting(self);
     return;
+  }
   if (verdict == Verdict::vote_now) {
     rj.catching_up = true;
     learn_then(self, [=] { start_voting(self, "no member held a lock"); });
@@ -206,12 +244,40 @@ void decide(node_self self) {
 
 } // namespace
 
+std::string joining_text(uint64_t incarnation) {
+  return "catching up after a lost data dir; do not remove\nincarnation " +
+         std::to_string(incarnation) + "\n";
+}
+
+uint64_t joining_incarnation(const std::optional<std::string>& text) {
+  // Unreadable or from an older version (no such line): 0. The peers then
+  // tell the node if they know a newer incarnation of it.
+  auto at = text ? text->find("\nincarnation ") : std::string::npos;
+  if (at == std::string::npos)
+    return 0;
+  try {
+    return std::stoull(text->substr(at + 13));
+  } catch (const std::exception&) {
+    return 0;
+  }
+}
+
 void start_rejoin(node_self self) {
   auto& ctx = *self->state.ctx;
   self->state.rejoin.emplace(
       core::RejoinPlan(ctx.membership.peers.size(), ctx.quorum, ctx.bootstrap));
-  GDL_WARN("this node has no data (new or lost data dir): not voting until every peer has "
-           "answered and it has caught up");
+  GDL_WARN("this node has no data (new or lost data dir), incarnation "
+           << ctx.incarnation->load() << ": not voting until "
+           << self->state.rejoin->plan.voting_needed()
+           << " peers that hold data have recorded it and it has caught up from them (in a "
+              "brand-new cluster: until every peer has answered)");
+  if (ctx.test_exit_before_announce) {
+    // Fault injection: the new incarnation is on disk, no peer heard of it.
+    GDL_ERROR("--test-exit-before-announce: exiting before announcing incarnation "
+              << ctx.incarnation->load());
+    std::fflush(nullptr);
+    std::_Exit(75);
+  }
   ask_peers(self);
 }
 
@@ -228,7 +294,17 @@ void on_rejoin_answer(node_self self, uint32_t peer, const wire::PeerResponse& a
     ctx.incarnation->store(newer);
     st.rejoin.emplace(core::RejoinPlan(ctx.membership.peers.size(), ctx.quorum, ctx.bootstrap));
     GDL_INFO("a peer knows a newer incarnation of this node: now " << newer);
-    send_rejoin(self); // the tick already running asks again if needed
+    // On disk before it is announced, as at start.
+    st.rejoin->unsaved = true;
+    self->request(ctx.storage, caf::infinite, atoms::put_meta::value, std::string(joining_file),
+                  joining_text(newer))
+        .then([=](atoms::done) {
+          auto& rj = self->state.rejoin;
+          if (!rj || self->state.ctx->incarnation->load() != newer)
+            return;
+          rj->unsaved = false;
+          send_rejoin(self); // the tick already running asks again if needed
+        });
     return;
   }
   if (r.for_incarnation() != ctx.incarnation->load())

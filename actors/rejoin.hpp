@@ -17,6 +17,11 @@ void on_rejoin_answer(node_self self, uint32_t peer, const wire::PeerResponse& a
 // Timer: ask again those that have not answered.
 void on_rejoin_tick(node_self self);
 
+// The JOINING file, which holds the newest incarnation the node may have
+// announced, and that incarnation read back (0 if there is none).
+std::string joining_text(uint64_t incarnation);
+uint64_t joining_incarnation(const std::optional<std::string>& text);
+
 // A peer announces its new incarnation: record it durably, then answer with
 // what this node holds (every lock it has a record of, highest ballot).
 caf::result<messages::wire_peer_response> serve_rejoin(node_self self,

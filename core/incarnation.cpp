@@ -50,8 +50,15 @@ bool IncarnationBook::admit(const PromiseSet& promisers, uint64_t counter) {
   std::lock_guard<std::mutex> guard(mutex_);
   for (auto& voter : promisers) {
     auto it = current_.find(voter.node);
-    if (it != current_.end() && it->second != voter.incarnation)
+    if (it != current_.end() && voter.incarnation < it->second)
       return false;
+  }
+  // A newer incarnation than we know of is one whose rejoin we missed (it
+  // needs only some peers' answers): from now on the older one is refused.
+  // A node votes only once its rejoin is done, so this is its current one.
+  for (auto& voter : promisers) {
+    auto& current = current_[voter.node];
+    current = std::max(current, voter.incarnation);
   }
   highest_counter_ = std::max(highest_counter_, counter);
   accepted_any_ = true;

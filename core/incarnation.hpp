@@ -49,7 +49,8 @@ public:
   // Notes a value this node holds as accepted (replayed from disk).
   void note_accepted(uint64_t counter);
   // An accept at `counter` whose round counted `promisers`: false when one
-  // of them is an incarnation known to be superseded. Notes the ballot.
+  // of them is an incarnation known to be superseded. Notes the ballot, and
+  // learns incarnations newer than those known.
   bool admit(const PromiseSet& promisers, uint64_t counter);
 
   std::map<std::string, uint64_t> known() const;

@@ -10,11 +10,28 @@ void RejoinPlan::on_answer(uint32_t peer, RejoinAnswer answer) {
   answers_[peer] = std::move(answer);
 }
 
+size_t RejoinPlan::voting_needed() const {
+  // Enough to meet every quorum that may have counted our forgotten promise
+  // or accept without us: N - quorum + 1 of the N - 1 peers. And the
+  // catch-up needs a quorum of voting peers. (The second is never less.)
+  return std::max(quorum_, peers_ + 2 - quorum_);
+}
+
 RejoinPlan::Verdict RejoinPlan::verdict() const {
-  // Every peer must have recorded our new incarnation: one that has not
-  // could still accept a round that counted our forgotten promises.
-  if (answers_.size() < peers_)
-    return Verdict::waiting;
+  if (answers_.size() < peers_) {
+    // Some peers have not recorded our new incarnation and may still accept
+    // a round that counted our forgotten promises. That is harmless once
+    // enough voting peers did (docs/protocol.md, "Losing a data dir"): such
+    // a round also counted one of them, and either stays below the ballot
+    // floor or its proposer learns our new incarnation from that promise.
+    // Every lock they name is caught up then, promise-only records too:
+    // our acceptor must end up promised above that floor.
+    if (voting_peers() < voting_needed())
+      return Verdict::waiting;
+    return locks().empty() ? Verdict::vote_now : Verdict::catch_up;
+  }
+  // Every peer has recorded our new incarnation: none accepts a round that
+  // counted our forgotten promises any more.
   // A lock record with nothing accepted anywhere holds only promises, and
   // the incarnation check already makes forgotten promises harmless. (In a
   // new cluster, the first member to vote gets records from requests it
@@ -45,7 +62,8 @@ uint64_t RejoinPlan::ballot_floor() const {
   uint64_t floor = 0;
   for (auto& [peer, a] : answers_)
     floor = std::max(floor, a.highest_counter);
-  return floor;
+  // An accept at counter k also promised k + 1 (the one-round-trip path).
+  return floor + 1;
 }
 
 std::map<std::string, uint64_t> RejoinPlan::incarnations() const {

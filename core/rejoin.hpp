@@ -28,7 +28,7 @@ struct RejoinAnswer {
 class RejoinPlan {
 public:
   enum class Verdict {
-    waiting,         // not every peer has answered yet
+    waiting,         // too few peers have answered yet
     vote_now,        // nothing this node could have known is missing
     catch_up,        // rewrite every lock from a majority, then vote
     needs_bootstrap, // no member holds data: a new cluster, or all data lost
@@ -44,9 +44,9 @@ public:
   void on_answer(uint32_t peer, RejoinAnswer answer);
   Verdict verdict() const;
 
-  // Valid once every peer answered:
+  // Valid once the verdict is not `waiting` (from the peers that answered):
   std::set<std::string> locks() const;
-  // Catch-up rounds must use ballots above this.
+  // Catch-up rounds must use ballot counters above this.
   uint64_t ballot_floor() const;
   std::map<std::string, uint64_t> incarnations() const;
   // The highest fence floor of any peer: a node joining after a majority
@@ -54,6 +54,9 @@ public:
   // the nodes that set it could issue a token again.
   uint64_t fence_floor() const;
   size_t voting_peers() const;
+  // Voting peers that must have answered before a verdict while others are
+  // silent: N - quorum + 1 and a quorum (all for N = 3, 3 of 4 for N = 5).
+  size_t voting_needed() const;
   size_t answered() const { return answers_.size(); }
   std::vector<uint32_t> missing() const;
 

@@ -911,18 +911,7 @@ bool NodeFixture::wait_for_waiters(const std::string& name, uint64_t n, Millis l
 // ------------------------------------------------------------------ ClusterFixture
 
 void ClusterFixture::start_cluster(size_t n, bool named) {
-  BOOST_REQUIRE(members.empty() && n >= 1);
-  named_peers = named;
-  std::set<uint16_t> taken;
-  for (size_t i = 1; i <= n; ++i) {
-    uint16_t port = 0;
-    for (int attempt = 0; attempt < 50 && (port == 0 || taken.count(port)); ++attempt)
-      port = free_loopback_port();
-    BOOST_REQUIRE_MESSAGE(port != 0 && !taken.count(port), "no distinct free port");
-    taken.insert(port);
-    members.push_back(Member{"n" + std::to_string(i), port,
-                             scratch().file("data-n" + std::to_string(i)), nullptr});
-  }
+  plan_cluster(n, named);
   for (size_t i = 1; i <= n; ++i) {
     auto extra = cluster_args(i);
     extra.push_back("--bootstrap");
@@ -938,6 +927,21 @@ void ClusterFixture::start_cluster(size_t n, bool named) {
         eventually([&] { return node(i).log().find("voting now") != std::string::npos; }, 10000ms),
         "member " << members[i - 1].id << " did not start voting in 10 s:\n"
                   << node(i).log());
+}
+
+void ClusterFixture::plan_cluster(size_t n, bool named) {
+  BOOST_REQUIRE(members.empty() && n >= 1);
+  named_peers = named;
+  std::set<uint16_t> taken;
+  for (size_t i = 1; i <= n; ++i) {
+    uint16_t port = 0;
+    for (int attempt = 0; attempt < 50 && (port == 0 || taken.count(port)); ++attempt)
+      port = free_loopback_port();
+    BOOST_REQUIRE_MESSAGE(port != 0 && !taken.count(port), "no distinct free port");
+    taken.insert(port);
+    members.push_back(Member{"n" + std::to_string(i), port,
+                             scratch().file("data-n" + std::to_string(i)), nullptr});
+  }
 }
 
 void ClusterFixture::wipe(size_t i) {

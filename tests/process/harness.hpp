@@ -266,6 +266,8 @@ struct ClusterFixture : Harness {
   // brand-new cluster) and waits (bounded) until each one is connected to
   // every peer and voting.
   void start_cluster(size_t n, bool named = false);
+  // Only picks the members' ports and data dirs; nothing is started.
+  void plan_cluster(size_t n, bool named = false);
   // The cluster arguments of member i: --peers ... (no --bootstrap).
   std::vector<std::string> cluster_args(size_t i) const;
   // The full command line of member i (without the binary).

@@ -41,6 +41,7 @@ BOOST_AUTO_TEST_CASE(minimal_command_line_has_safe_defaults) {
   BOOST_TEST(!cli.node.accept_data_loss);
   BOOST_TEST(cli.test_clock_rate == 1.0);
   BOOST_TEST(cli.node.test_hold_accepts.count() == 0);
+  BOOST_TEST(!cli.node.test_exit_before_announce);
   BOOST_TEST(cli.node.peers.empty());
 }
 
@@ -48,7 +49,7 @@ BOOST_AUTO_TEST_CASE(every_flag_parses) {
   NodeCommandLine cli;
   auto args = with({"--peers", "n2@127.0.0.1:7002,n3@127.0.0.1:7003", "--bootstrap", "--durability",
                     "none", "--log-level", "debug", "--idle-retire", "5s", "--test-clock-rate",
-                    "1.001", "--test-hold-accepts", "1500ms"});
+                    "1.001", "--test-hold-accepts", "1500ms", "--test-exit-before-announce"});
   BOOST_TEST(parse_node_command_line(args, cli) == "");
   BOOST_TEST(cli.node.peers.size() == 2u);
   BOOST_TEST(cli.node.bootstrap);
@@ -56,6 +57,7 @@ BOOST_AUTO_TEST_CASE(every_flag_parses) {
   BOOST_TEST(cli.node.idle_retire.count() == 5000);
   BOOST_TEST(cli.test_clock_rate == 1.001);
   BOOST_TEST(cli.node.test_hold_accepts.count() == 1500);
+  BOOST_TEST(cli.node.test_exit_before_announce);
 }
 
 BOOST_AUTO_TEST_CASE(bad_values_are_one_clear_error) {

@@ -60,6 +60,35 @@ BOOST_AUTO_TEST_CASE(a_superseded_incarnation_is_refused) {
   BOOST_TEST(other.highest_counter() == 0u);
 }
 
+// A peer that missed a node's rejoin (it needs only some peers' answers)
+// learns the new incarnation from the first accept that counts it, and
+// refuses the old one from then on.
+BOOST_AUTO_TEST_CASE(a_newer_incarnation_in_an_accept_is_learned) {
+  IncarnationBook book;
+  book.supersede("b", 2);
+  BOOST_TEST(book.admit({{"a", 1}, {"b", 5}}, 7));
+  BOOST_TEST(book.known().at("b") == 5u);
+  BOOST_TEST(!book.admit({{"a", 1}, {"b", 2}}, 8));
+}
+
+// The proposer's side of the member-down rejoin: a promise given after the
+// rejoin was recorded carries the new incarnation; learned before the
+// round's own accept, it makes the proposer refuse a round that also
+// counted the old incarnation's (forgotten) promise, so no accept of it
+// leaves, not even to a peer that never heard of the rejoin.
+BOOST_AUTO_TEST_CASE(a_vote_carrying_a_new_incarnation_stops_the_proposer) {
+  IncarnationBook answered; // a peer that recorded the rejoin of "r"
+  answered.supersede("r", 9);
+  IncarnationBook proposer; // knows only r's old incarnation
+  proposer.supersede("r", 4);
+  IncarnationBook silent; // a peer that missed the rejoin
+  silent.supersede("r", 4);
+  PromiseSet counted{{"p", 1}, {"r", 4}, {"a", 1}};
+  BOOST_TEST(silent.admit(counted, 20)); // why the proposer must refuse first
+  proposer.learn(answered.known());
+  BOOST_TEST(!proposer.admit(counted, 20));
+}
+
 BOOST_AUTO_TEST_CASE(accepted_any_only_after_an_accept) {
   IncarnationBook book;
   book.note(5);
@@ -148,18 +177,76 @@ BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(rejoin_plan)
 
-BOOST_AUTO_TEST_CASE(waits_for_every_peer) {
-  RejoinPlan plan(4, 3, false);
+BOOST_AUTO_TEST_CASE(three_nodes_wait_for_every_peer) {
+  RejoinPlan plan(2, 2, false);
+  BOOST_TEST(plan.voting_needed() == 2u);
   plan.on_answer(1, answer(true, {"a"}));
-  plan.on_answer(2, answer(true, {}));
-  plan.on_answer(3, answer(true, {}));
   BOOST_TEST((plan.verdict() == RejoinPlan::Verdict::waiting));
-  BOOST_TEST((plan.missing() == std::vector<uint32_t>{4}));
+  BOOST_TEST((plan.missing() == std::vector<uint32_t>{2}));
+  plan.on_answer(2, answer(true, {}));
+  BOOST_TEST((plan.verdict() == RejoinPlan::Verdict::catch_up));
+}
+
+// N = 5: one peer down must not keep a wiped node out; 3 of the 4 peers,
+// voting, meet every quorum that could have counted it.
+BOOST_AUTO_TEST_CASE(five_nodes_need_three_voting_peers) {
+  RejoinPlan plan(4, 3, false);
+  BOOST_TEST(plan.voting_needed() == 3u);
+  plan.on_answer(1, answer(true, {"a"}, 4));
+  plan.on_answer(2, answer(true, {}));
+  BOOST_TEST((plan.verdict() == RejoinPlan::Verdict::waiting));
   plan.on_answer(9, answer(true, {})); // no such peer
   plan.on_answer(0, answer(true, {}));
+  // A peer that is catching up itself forgot what it promised: not counted.
+  plan.on_answer(3, answer(false, {}));
   BOOST_TEST((plan.verdict() == RejoinPlan::Verdict::waiting));
+  BOOST_TEST((plan.missing() == std::vector<uint32_t>{4}));
+  plan.on_answer(3, answer(true, {"b"}, 9));
+  BOOST_TEST((plan.verdict() == RejoinPlan::Verdict::catch_up));
+  BOOST_TEST((plan.locks() == std::set<std::string>{"a", "b"}));
+  BOOST_TEST(plan.ballot_floor() == 10u);
   plan.on_answer(4, answer(false, {}));
   BOOST_TEST((plan.verdict() == RejoinPlan::Verdict::catch_up));
+}
+
+BOOST_AUTO_TEST_CASE(seven_nodes_need_four_voting_peers) {
+  RejoinPlan plan(6, 4, false);
+  BOOST_TEST(plan.voting_needed() == 4u);
+  for (uint32_t p = 1; p <= 3; ++p)
+    plan.on_answer(p, answer(true, {}));
+  BOOST_TEST((plan.verdict() == RejoinPlan::Verdict::waiting));
+  plan.on_answer(4, answer(true, {}));
+  BOOST_TEST((plan.verdict() == RejoinPlan::Verdict::vote_now));
+}
+
+// With a peer silent, even a lock record that holds only a promise is
+// caught up: our acceptor must end up promised above every such ballot.
+BOOST_AUTO_TEST_CASE(a_silent_peer_makes_promise_only_records_count) {
+  RejoinPlan plan(4, 3, false);
+  auto promised = answer(true, {"a"}, 5);
+  promised.accepted_any = false;
+  plan.on_answer(1, promised);
+  plan.on_answer(2, answer(true, {}));
+  plan.on_answer(3, answer(true, {}));
+  BOOST_TEST((plan.verdict() == RejoinPlan::Verdict::catch_up));
+  BOOST_TEST((plan.locks() == std::set<std::string>{"a"}));
+  // Every peer answered: such a record holds nothing to learn (as before).
+  plan.on_answer(4, answer(true, {}));
+  BOOST_TEST((plan.verdict() == RejoinPlan::Verdict::vote_now));
+}
+
+// Only when every member answered can a node tell a brand-new cluster from
+// one whose majority lost its data: --bootstrap never helps a silent peer.
+BOOST_AUTO_TEST_CASE(a_new_cluster_waits_for_every_member) {
+  RejoinPlan plan(2, 2, true);
+  plan.on_answer(1, answer(false, {}));
+  BOOST_TEST((plan.verdict() == RejoinPlan::Verdict::waiting));
+  RejoinPlan five(4, 3, true);
+  for (uint32_t p = 1; p <= 3; ++p)
+    five.on_answer(p, answer(false, {}));
+  BOOST_TEST((five.verdict() == RejoinPlan::Verdict::waiting));
+  five.on_answer(4, answer(false, {}));
+  BOOST_TEST((five.verdict() == RejoinPlan::Verdict::vote_now));
 }
 
 BOOST_AUTO_TEST_CASE(catch_up_covers_every_lock_and_ballot) {
@@ -168,10 +255,12 @@ BOOST_AUTO_TEST_CASE(catch_up_covers_every_lock_and_ballot) {
   plan.on_answer(2, answer(true, {"b", "c"}, 11));
   BOOST_TEST((plan.verdict() == RejoinPlan::Verdict::catch_up));
   BOOST_TEST((plan.locks() == std::set<std::string>{"a", "b", "c"}));
-  BOOST_TEST(plan.ballot_floor() == 11u);
+  // Above every counter reported, and above the promise an accept at that
+  // counter gave for the next one (the one-round-trip path).
+  BOOST_TEST(plan.ballot_floor() == 12u);
   // A later answer of the same peer replaces its earlier one.
   plan.on_answer(2, answer(true, {"c"}, 13));
-  BOOST_TEST(plan.ballot_floor() == 13u);
+  BOOST_TEST(plan.ballot_floor() == 14u);
   BOOST_TEST((plan.locks() == std::set<std::string>{"a", "b", "c"}));
 }
 

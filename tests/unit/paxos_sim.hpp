@@ -1,0 +1,1329 @@
+// The deterministic simulation of one lock's Paxos register: competing
+// proposers over a lossy, duplicating, reordering network, with nodes that
+// crash and come back with or without their data (the rejoin rule of
+// core/incarnation.hpp and core/rejoin.hpp), and checkers for the chosen
+// history and every trusted lease. Shared by the simulation test files.
+#pragma once
+
+#include "core/acceptor.hpp"
+#include "core/ballot.hpp"
+#include "core/change.hpp"
+#include "core/incarnation.hpp"
+#include "core/rejoin.hpp"
+#include "core/round.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <queue>
+#include <random>
+#include <set>
+#include <sstream>
+#include <string>
+#include <tuple>
+#include <vector>
+
+namespace sim {
+
+using namespace godistlock::core;
+
+using Us = uint64_t; // simulated global time in microseconds
+
+enum class Kind {
+  prepare,
+  promise,
+  accept,
+  accepted,
+  wake,
+  timeout,
+  crash,         // some node stops; which one is picked when it fires
+  restart,       // a node boots again, with or without its data
+  rejoin,        // a node that lost its data announces its new incarnation
+  rejoin_answer, // a peer recorded it and tells what it holds
+  rejoin_tick,   // the rejoining node asks again (answers get lost too)
+  die,           // the last node stops for good (Config::dead_node_at)
+};
+
+struct Event {
+  Us at = 0;
+  uint64_t seq = 0;
+  Kind kind = Kind::wake;
+  uint32_t from = 0; // node index of the sender
+  uint32_t to = 0;   // node index of the receiver (proposer index for wake/timeout)
+  uint64_t round = 0;
+  // Messages and timers of a rejoining node's catch-up round: handled by the
+  // node itself, not by the proposer that may run on it.
+  bool catch_up = false;
+  uint64_t life = 0;        // timers: the life of the node that set them
+  uint64_t incarnation = 0; // rejoin and its answer; accepted: the voter's
+  Ballot ballot;
+  Ballot next_promise;
+  // Payloads are shared and immutable: events stay cheap to queue and copy.
+  std::shared_ptr<const LockState> value;
+  std::shared_ptr<const Promise> promise;
+  std::shared_ptr<const PromiseSet> promise_set; // accept
+  std::shared_ptr<const RejoinAnswer> answer;
+  // Promise and accepted: the incarnations the voter knew when it answered.
+  std::shared_ptr<const std::map<std::string, uint64_t>> known;
+  Accepted accepted;
+};
+
+struct Later {
+  bool operator()(const Event& a, const Event& b) const {
+    return std::tie(a.at, a.seq) > std::tie(b.at, b.seq);
+  }
+};
+
+struct Config {
+  uint32_t seed = 1;
+  size_t nodes = 3;
+  size_t proposers = 2;
+  int ops_per_proposer = 30;
+  bool one_rtt = true;
+  std::optional<size_t> drop_percent; // default: chosen by the seed
+  size_t straggler_percent = 0;       // messages delayed far beyond the usual
+  Us patience = 3;                    // round timeout, in maximal usual delays
+  int crashes = 0;                    // crash events, spread over the first `crash_window_us`
+  Us crash_window_us = 12'000'000;
+  size_t early_crash_percent = 15; // of them: in the first 60 ms instead
+  size_t wipe_percent = 50;        // crashes that lose the node's data
+  // Fault injection (each must be caught by the checkers):
+  uint64_t lying_witness_ms = 0;    // added to every reported age
+  bool wiped_votes_at_once = false; // a wiped node votes with an empty state, no rejoin
+  // Promises are not made durable (only accepts are): a crash with data
+  // forgets every promise given since the node's last accept.
+  bool forget_promises = false;
+  // Ops that replay an earlier acquire or refresh attempt of a client that
+  // has moved on (one that sat in a paused node's queue, say); its answer
+  // reaches nobody.
+  size_t stale_percent = 0;
+  size_t long_ttl_percent = 0;     // ops with a ttl of 1-3 s instead of 100-300 ms
+  bool test_stale_restart = false; // mutation stale-lease-restart
+  // The last node stops for good at about this time (it is never a
+  // proposer's node): rejoins must then do without its answer.
+  std::optional<Us> dead_node_at;
+  // Proposers learn the incarnations each vote carries before counting it.
+  // false is a deliberate bug: a round that counted a wiped node's promise
+  // can then be accepted by a peer that has not heard of the rejoin.
+  bool learn_from_votes = true;
+  // Every node starts knowing every node's incarnation, as after a real
+  // bootstrap (every member answers every other's rejoin).
+  bool bootstrapped_books = true;
+};
+
+struct Stats {
+  uint64_t events = 0, grants = 0, takeovers = 0, fast_decisions = 0, read_only = 0, claims = 0,
+           failed_rounds = 0, unknown_ops = 0, drops = 0, duplicates = 0, reservations_lapsed = 0,
+           crashes_with_data = 0, crashes_without_data = 0, crashes_while_joining = 0,
+           rejoins_caught_up = 0, rejoins_fresh = 0, catch_up_retries = 0, stale_refusals = 0,
+           refused_verdicts = 0, newer_incarnations = 0, stale_replays = 0, partial_rejoins = 0,
+           learned_refusals = 0;
+  void add(const Stats& o) {
+    events += o.events;
+    grants += o.grants;
+    takeovers += o.takeovers;
+    fast_decisions += o.fast_decisions;
+    read_only += o.read_only;
+    claims += o.claims;
+    failed_rounds += o.failed_rounds;
+    unknown_ops += o.unknown_ops;
+    drops += o.drops;
+    duplicates += o.duplicates;
+    reservations_lapsed += o.reservations_lapsed;
+    crashes_with_data += o.crashes_with_data;
+    crashes_without_data += o.crashes_without_data;
+    crashes_while_joining += o.crashes_while_joining;
+    rejoins_caught_up += o.rejoins_caught_up;
+    rejoins_fresh += o.rejoins_fresh;
+    catch_up_retries += o.catch_up_retries;
+    stale_refusals += o.stale_refusals;
+    refused_verdicts += o.refused_verdicts;
+    newer_incarnations += o.newer_incarnations;
+    stale_replays += o.stale_replays;
+    partial_rejoins += o.partial_rejoins;
+    learned_refusals += o.learned_refusals;
+  }
+};
+
+struct Client {
+  std::string owner;
+  std::optional<uint64_t> token; // the grant this client believes it holds
+  Us valid_until = 0;            // end of the lease it trusts (global time)
+  bool waiting = false;
+  uint64_t wait_request = 0;
+  uint32_t wait_attempt = 0;
+};
+
+enum class OpKind { acquire, release, refresh, handoff };
+
+struct Op {
+  OpKind kind = OpKind::handoff;
+  size_t client = 0;
+  LeaseOrigin origin;
+  Us sent_at = 0;
+  uint64_t ttl = 0;
+  bool wait = false;
+  uint64_t token = 0;
+  bool stale = false; // a replay of an earlier attempt: its client is not listening
+};
+
+struct Proposer {
+  uint32_t node = 0;
+  BallotSource source{0, 0};
+  std::vector<Client> clients;
+  std::optional<Op> op;
+  std::vector<Op> sent; // recent acquire/refresh attempts, for stale replays
+  int tries = 0;
+  int ops_left = 0;
+  uint64_t round_id = 0; // 0: no round in flight
+  std::optional<Round> round;
+  // The 1-RTT path: a round that only sends accepts at a cached promise.
+  bool fast = false;
+  Ballot fast_ballot;
+  LockState fast_value;
+  Result fast_result;
+  std::set<uint32_t> fast_acks;
+  PromiseSet fast_promisers;
+  // Who accepted in the current round (node -> incarnation): their accepts
+  // are the promises a 1-RTT round at the next ballot rests on.
+  std::map<uint32_t, uint64_t> accepters;
+  // What each promiser of the current round had accepted (for lineage).
+  std::map<std::string, Ballot> promised_from;
+  struct Cached {
+    Ballot ballot;
+    LockState value;
+    PromiseSet promisers;
+    Ballot decided; // the ballot `value` was decided at
+  };
+  std::optional<Cached> cache;
+};
+
+// One node's life beyond its acceptor record.
+enum class Status { up, down, joining };
+
+struct Node {
+  std::string id;
+  Status status = Status::up;
+  uint64_t incarnation = 0;
+  uint64_t life = 0;      // bumped by every crash: timers of an earlier life are void
+  bool keeps_data = true; // for the pending restart
+  // The incarnation in its JOINING file (written before it is announced),
+  // and what of it the pending restart finds (0: none, or wiped).
+  uint64_t announced = 0;
+  uint64_t joining_floor = 0;
+  // Its durable part (what it knows of other incarnations) survives a crash
+  // with data; the highest counter is rebuilt from the record at boot.
+  std::unique_ptr<IncarnationBook> book = std::make_unique<IncarnationBook>();
+  // While joining: the peers' answers, then the catch-up round.
+  std::optional<RejoinPlan> plan;
+  bool catching_up = false;
+  BallotSource source{0, 0};
+  std::optional<Round> round;
+  uint64_t round_id = 0;
+  std::map<std::string, Ballot> promised_from;
+};
+
+struct Grant {
+  Ballot ballot;
+  uint64_t token;
+  std::string owner;
+};
+
+class Simulation {
+public:
+  explicit Simulation(const Config& cfg) : cfg_(cfg), rng_(cfg.seed) {
+    quorum_ = cfg.nodes / 2 + 1;
+    drop_percent_ = pick(15);
+    if (cfg.drop_percent)
+      drop_percent_ = *cfg.drop_percent;
+    dup_percent_ = pick(10);
+    max_delay_us_ = 1000 + pick(20'000);
+    for (size_t i = 0; i < cfg.nodes; ++i) {
+      offsets_.push_back(static_cast<Us>(rng_() % 1'000'000'000'000ull));
+      acceptors_.emplace_back(AcceptorRecord{}, clock(static_cast<uint32_t>(i)));
+      durable_.emplace_back();
+      Node node;
+      node.id = "n" + std::to_string(i);
+      node.incarnation = rng_();
+      nodes_.push_back(std::move(node));
+    }
+    // As after a bootstrap: every member recorded every other's incarnation.
+    std::map<std::string, uint64_t> everyone;
+    for (auto& node : nodes_)
+      everyone[node.id] = node.incarnation;
+    if (cfg.bootstrapped_books)
+      for (auto& node : nodes_)
+        node.book->learn(everyone);
+    for (int i = 0; i < cfg.crashes; ++i) {
+      Event crash;
+      crash.kind = Kind::crash;
+      // Some hit the first rounds, while the peers may hold no record yet.
+      crash.at = chance(cfg.early_crash_percent) ? pick(60'000) : pick(cfg.crash_window_us);
+      push(std::move(crash));
+    }
+    if (cfg.dead_node_at) {
+      Event die;
+      die.kind = Kind::die;
+      die.to = static_cast<uint32_t>(cfg.nodes - 1);
+      die.at = *cfg.dead_node_at;
+      push(std::move(die));
+    }
+    for (size_t p = 0; p < cfg.proposers; ++p) {
+      Proposer pr;
+      pr.node = static_cast<uint32_t>(p);
+      pr.source = BallotSource(pr.node, rng_());
+      pr.ops_left = cfg.ops_per_proposer;
+      for (int c = 0; c < 2; ++c) {
+        Client client;
+        client.owner = "p" + std::to_string(p) + "c" + std::to_string(c);
+        pr.clients.push_back(client);
+      }
+      proposers_.push_back(std::move(pr));
+      schedule_wake(p, pick(50'000));
+    }
+  }
+
+  // Runs to the end; returns "" or the first violation.
+  std::string run() {
+    while (!events_.empty() && error_.empty()) {
+      Event ev = events_.top();
+      events_.pop();
+      now_ = ev.at;
+      if (now_ > give_up_us) {
+        // Crashes keep a majority up, so every rejoin and op must end.
+        fail("still running: a rejoin or a proposer is stuck (" + describe_nodes() + ")");
+        break;
+      }
+      ++stats_.events;
+      handle(ev);
+      if (error_.empty())
+        check_acceptors();
+    }
+    if (error_.empty())
+      check_history();
+    return error_;
+  }
+
+  const Stats& stats() const { return stats_; }
+
+  // "n0 up, n1 joining (2 of 4 answered, 1 voting), ...": for a stuck run.
+  std::string describe_nodes() const {
+    std::ostringstream os;
+    for (auto& node : nodes_) {
+      os << (&node == &nodes_.front() ? "" : ", ") << node.id << ' '
+         << (node.status == Status::up     ? "up"
+             : node.status == Status::down ? "down"
+                                           : "joining");
+      if (node.plan)
+        os << " (" << node.plan->answered() << " answered, " << node.plan->voting_peers()
+           << " voting" << (node.catching_up ? ", catching up" : "") << ")";
+    }
+    return os.str();
+  }
+
+private:
+  static constexpr Us give_up_us = 600'000'000;
+
+  // ------------------------------------------------------------ plumbing
+
+  size_t pick(size_t n) { return n == 0 ? 0 : static_cast<size_t>(rng_() % n); }
+  bool chance(size_t percent) { return pick(100) < percent; }
+
+  Instant clock(uint32_t node) const {
+    return Instant{} + std::chrono::microseconds(offsets_[node] + now_);
+  }
+
+  void push(Event ev) {
+    ev.seq = ++seq_;
+    events_.push(std::move(ev));
+  }
+
+  // The network: loses, duplicates and delays (hence reorders) messages.
+  void send(Event ev) {
+    if (chance(drop_percent_)) {
+      ++stats_.drops;
+      return;
+    }
+    int copies = chance(dup_percent_) ? 2 : 1;
+    stats_.duplicates += static_cast<uint64_t>(copies - 1);
+    for (int i = 0; i < copies; ++i) {
+      Event e = ev;
+      // A few stragglers (a retransmission, a paused process) arrive long
+      // after the rest, up to twice the time a proposer waits for them.
+      e.at = now_ +
+             (chance(cfg_.straggler_percent) ? pick(2 * round_timeout_us()) : pick(max_delay_us_));
+      push(std::move(e));
+    }
+  }
+
+  // A timer of node `n` (its proposer's, or with `catch_up` its own); it
+  // dies with the node.
+  void schedule(Kind kind, uint32_t n, Us delay, bool catch_up = false, uint64_t round = 0) {
+    Event ev;
+    ev.kind = kind;
+    ev.to = n;
+    ev.at = now_ + delay;
+    ev.catch_up = catch_up;
+    ev.round = round;
+    ev.life = nodes_[n].life;
+    push(std::move(ev));
+  }
+
+  void schedule_wake(size_t p, Us delay) { schedule(Kind::wake, static_cast<uint32_t>(p), delay); }
+
+  Us round_timeout_us() const { return cfg_.patience * max_delay_us_ + 2000; }
+
+  void fail(const std::string& why) {
+    if (!error_.empty())
+      return;
+    std::ostringstream os;
+    os << "seed " << cfg_.seed << " (" << cfg_.nodes << " nodes, " << cfg_.proposers
+       << " proposers) at t=" << now_ << "us: " << why;
+    error_ = os.str();
+  }
+
+  // ------------------------------------------------------------ dispatch
+
+  void handle(const Event& ev) {
+    // A node that is down hears nothing, and its timers died with it.
+    if (ev.kind != Kind::crash && ev.kind != Kind::restart && ev.kind != Kind::die &&
+        nodes_[ev.to].status == Status::down)
+      return;
+    if (ev.life != nodes_[ev.to].life &&
+        (ev.kind == Kind::wake || ev.kind == Kind::timeout || ev.kind == Kind::rejoin_tick))
+      return;
+    switch (ev.kind) {
+    case Kind::prepare: {
+      auto& node = nodes_[ev.to];
+      if (node.status != Status::up)
+        break; // catching up: it answers nothing
+      auto p = acceptors_[ev.to].prepare(ev.ballot, clock(ev.to));
+      if (p.ok) {
+        p.age_ms += cfg_.lying_witness_ms;
+        node.book->note(ev.ballot.counter);
+      }
+      p.voter = Voter{node.id, node.incarnation};
+      Event reply;
+      reply.known = std::make_shared<const std::map<std::string, uint64_t>>(node.book->known());
+      reply.kind = Kind::promise;
+      reply.from = ev.to;
+      reply.to = ev.from;
+      reply.round = ev.round;
+      reply.catch_up = ev.catch_up;
+      reply.promise = std::make_shared<const Promise>(std::move(p));
+      send(std::move(reply));
+      break;
+    }
+    case Kind::accept: {
+      auto& node = nodes_[ev.to];
+      if (node.status != Status::up)
+        break;
+      Accepted a;
+      if (node.book->admit(*ev.promise_set, ev.ballot.counter))
+        a = acceptors_[ev.to].accept(ev.ballot, *ev.value, ev.next_promise, clock(ev.to));
+      else
+        ++stats_.stale_refusals;
+      if (a.ok) {
+        record_accept(ev.to, ev.ballot, *ev.value);
+        durable_[ev.to] = acceptors_[ev.to].record();
+      }
+      Event reply;
+      reply.known = std::make_shared<const std::map<std::string, uint64_t>>(node.book->known());
+      reply.kind = Kind::accepted;
+      reply.from = ev.to;
+      reply.to = ev.from;
+      reply.round = ev.round;
+      reply.catch_up = ev.catch_up;
+      reply.incarnation = node.incarnation;
+      reply.accepted = a;
+      send(std::move(reply));
+      break;
+    }
+    case Kind::promise:
+      learn(ev);
+      if (ev.catch_up)
+        on_catch_up_promise(ev);
+      else if (nodes_[ev.to].status == Status::up)
+        on_promise(proposers_[ev.to], ev);
+      break;
+    case Kind::accepted:
+      learn(ev);
+      if (ev.catch_up)
+        on_catch_up_accepted(ev);
+      else if (nodes_[ev.to].status == Status::up)
+        on_accepted(proposers_[ev.to], ev);
+      break;
+    case Kind::wake: {
+      if (ev.catch_up) {
+        auto& node = nodes_[ev.to];
+        if (node.status == Status::joining && node.catching_up && !node.round)
+          start_catch_up(ev.to);
+        break;
+      }
+      if (nodes_[ev.to].status != Status::up)
+        break;
+      auto& p = proposers_[ev.to];
+      if (p.op)
+        start_round(p);
+      else
+        start_op(p);
+      break;
+    }
+    case Kind::timeout: {
+      if (ev.catch_up) {
+        auto& node = nodes_[ev.to];
+        if (node.status == Status::joining && ev.round == node.round_id && node.round_id != 0)
+          catch_up_failed(ev.to, Ballot{});
+        break;
+      }
+      auto& p = proposers_[ev.to];
+      if (ev.round == p.round_id && p.round_id != 0)
+        round_failed(p, Ballot{});
+      break;
+    }
+    case Kind::crash:
+      crash();
+      break;
+    case Kind::die:
+      die(ev);
+      break;
+    case Kind::restart:
+      if (ev.life == nodes_[ev.to].life)
+        restart(ev.to);
+      break;
+    case Kind::rejoin:
+      serve_rejoin(ev);
+      break;
+    case Kind::rejoin_answer:
+      on_rejoin_answer(ev);
+      break;
+    case Kind::rejoin_tick: {
+      auto& node = nodes_[ev.to];
+      if (node.status == Status::joining && !node.catching_up)
+        ask_peers(ev.to);
+      break;
+    }
+    }
+  }
+
+  // What a vote's sender knew of incarnations, learned before it counts
+  // (actors/lock_actor.cpp does the same with PeerResponse.known).
+  void learn(const Event& ev) {
+    if (cfg_.learn_from_votes && ev.known)
+      nodes_[ev.to].book->learn(*ev.known);
+  }
+
+  // Sends a round's message to every node; a catch-up round only to the
+  // peers (the node forgot what it promised, so it does not vote).
+  void broadcast(uint32_t from, uint64_t round, bool catch_up, Kind kind, const Ballot& b,
+                 const LockState* v, const Ballot& nb, const PromiseSet* promisers) {
+    std::shared_ptr<const LockState> value;
+    if (v)
+      value = std::make_shared<const LockState>(*v);
+    std::shared_ptr<const PromiseSet> set;
+    if (promisers)
+      set = std::make_shared<const PromiseSet>(*promisers);
+    for (uint32_t n = 0; n < cfg_.nodes; ++n) {
+      if (catch_up && n == from)
+        continue;
+      Event ev;
+      ev.kind = kind;
+      ev.from = from;
+      ev.to = n;
+      ev.round = round;
+      ev.catch_up = catch_up;
+      ev.ballot = b;
+      ev.next_promise = nb;
+      ev.value = value;
+      ev.promise_set = set;
+      send(std::move(ev));
+    }
+  }
+
+  void broadcast(Proposer& p, Kind kind, const Ballot& b, const LockState* v, const Ballot& nb,
+                 const PromiseSet* promisers = nullptr) {
+    broadcast(p.node, p.round_id, false, kind, b, v, nb, promisers);
+  }
+
+  // ------------------------------------------------------------ clients
+
+  void remember_send(const LeaseOrigin& o) {
+    sent_at_[std::make_tuple(o.client, o.request, o.attempt)] = now_;
+  }
+
+  void start_op(Proposer& p) {
+    if (p.ops_left <= 0)
+      return;
+    --p.ops_left;
+    if (!p.sent.empty() && chance(cfg_.stale_percent)) {
+      ++stats_.stale_replays;
+      p.op = p.sent[pick(p.sent.size())];
+      p.op->stale = true;
+      p.tries = 0;
+      start_round(p);
+      return;
+    }
+    Op op;
+    op.sent_at = now_;
+    op.ttl = chance(cfg_.long_ttl_percent) ? 1000 + 500 * pick(5) : 100 + 50 * pick(5);
+    if (chance(12)) {
+      op.kind = OpKind::handoff;
+    } else {
+      op.client = pick(p.clients.size());
+      auto& c = p.clients[op.client];
+      if (c.waiting) {
+        if (chance(10)) { // the waiter gives up silently: its reservation must lapse
+          c.waiting = false;
+          next_op(p);
+          return;
+        }
+        op.kind = OpKind::acquire;
+        op.wait = true;
+        op.origin = LeaseOrigin{c.owner, c.wait_request, ++c.wait_attempt};
+      } else if (c.token) {
+        auto r = pick(100);
+        if (r < 40) {
+          op.kind = OpKind::release;
+          op.token = *c.token;
+          c.token.reset();
+          c.valid_until = std::min(c.valid_until, now_); // stops before it sends
+        } else if (r < 65) {
+          op.kind = OpKind::refresh;
+          op.token = *c.token;
+          op.origin = LeaseOrigin{c.owner, ++next_request_, 0};
+        } else if (r < 80) { // the holder vanishes: its lease must expire
+          c.token.reset();
+          next_op(p);
+          return;
+        } else {
+          op.kind = OpKind::acquire; // re-acquire while holding
+          op.wait = chance(50);
+          op.origin = LeaseOrigin{c.owner, ++next_request_, 0};
+        }
+      } else {
+        op.kind = OpKind::acquire;
+        op.wait = chance(60);
+        op.origin = LeaseOrigin{c.owner, ++next_request_, 0};
+      }
+      if (op.kind == OpKind::acquire || op.kind == OpKind::refresh) {
+        remember_send(op.origin);
+        // An owner is one holder: a lease restart with a shorter ttl may be
+        // chosen (or adopted by another round) before any answer comes, and
+        // it also ends what an earlier, vanished attempt of this owner
+        // trusted (docs/protocol.md, shared owners). Trust the earlier end.
+        c.valid_until = std::min(c.valid_until, now_ + op.ttl * 1000);
+        p.sent.push_back(op);
+        if (p.sent.size() > 8)
+          p.sent.erase(p.sent.begin());
+      }
+    }
+    p.op = op;
+    p.tries = 0;
+    start_round(p);
+  }
+
+  Change make_change(const Proposer& p) const {
+    const Op& op = *p.op;
+    switch (op.kind) {
+    case OpKind::acquire: {
+      AcquireArgs a{p.clients[op.client].owner, op.origin, op.ttl, op.wait};
+      a.test_stale_restart = cfg_.test_stale_restart;
+      return [a](LockState& s, WitnessAge age) { return acquire(s, age, a); };
+    }
+    case OpKind::release: {
+      auto token = op.token;
+      return [token](LockState& s, WitnessAge age) { return release(s, age, token); };
+    }
+    case OpKind::refresh: {
+      auto token = op.token;
+      auto origin = op.origin;
+      auto ttl = op.ttl;
+      bool test_stale = cfg_.test_stale_restart;
+      return [=](LockState& s, WitnessAge age) {
+        return refresh(s, age, token, origin, ttl, test_stale);
+      };
+    }
+    case OpKind::handoff:
+      break;
+    }
+    return [](LockState& s, WitnessAge age) { return handoff(s, age); };
+  }
+
+  void start_round(Proposer& p) {
+    p.round_id = ++round_counter_;
+    p.accepters.clear();
+    p.promised_from.clear();
+    schedule(Kind::timeout, p.node, round_timeout_us(), false, p.round_id);
+    auto change = make_change(p);
+    if (cfg_.one_rtt && p.cache && p.op->kind != OpKind::handoff && chance(70)) {
+      // Accept-only round at the promise the last accept secured; that
+      // round's accepts are the promises this one rests on.
+      auto cached = std::move(*p.cache);
+      auto& b = cached.ballot;
+      p.cache.reset();
+      p.source.observe(b); // never issue this ballot again
+      LockState next = cached.value;
+      p.fast_result = change(next, std::nullopt);
+      if (next.epoch.number != cached.value.epoch.number)
+        next.epoch.origin = b;
+      p.fast = true;
+      p.fast_ballot = b;
+      p.fast_value = next;
+      p.fast_acks.clear();
+      p.fast_promisers = std::move(cached.promisers);
+      p.round.reset();
+      if (!own_admit(p, p.fast_promisers, b))
+        return;
+      note_parent(b, cached.decided);
+      broadcast(p, Kind::accept, b, &p.fast_value, Ballot{b.counter + 1, b.node, b.nonce},
+                &p.fast_promisers);
+      return;
+    }
+    p.fast = false;
+    p.cache.reset();
+    p.round.emplace(p.source.next(), quorum_, std::move(change));
+    broadcast(p, Kind::prepare, p.round->ballot(), nullptr, Ballot{});
+  }
+
+  void on_promise(Proposer& p, const Event& ev) {
+    if (ev.round != p.round_id || p.round_id == 0 || p.fast || !p.round)
+      return;
+    if (ev.promise->ok)
+      p.promised_from.emplace(ev.promise->voter.node, ev.promise->accepted);
+    auto before = p.round->phase();
+    auto phase = p.round->on_promise(ev.from, *ev.promise);
+    if (before == Round::Phase::preparing && phase == Round::Phase::accepting) {
+      if (!own_admit(p, p.round->promise_set(), p.round->ballot()))
+        return;
+      note_parent(p.round->ballot(), adopted(*p.round, p.promised_from));
+      broadcast(p, Kind::accept, p.round->ballot(), &p.round->proposal(), p.round->next_promise(),
+                &p.round->promise_set());
+    } else if (phase == Round::Phase::decided) {
+      ++stats_.read_only;
+      decided(p, p.round->ballot(), p.round->result(), true);
+    } else if (phase == Round::Phase::failed) {
+      round_failed(p, p.round->conflict());
+    }
+  }
+
+  // As lock_actor.cpp's start_accept: the proposer's node admits the
+  // round's promise set before any accept leaves it.
+  bool own_admit(Proposer& p, const PromiseSet& set, const Ballot& b) {
+    if (nodes_[p.node].book->admit(set, b.counter))
+      return true;
+    ++stats_.learned_refusals;
+    p.fast = false;
+    round_failed(p, Ballot{});
+    return false;
+  }
+
+  PromiseSet voters(const std::map<uint32_t, uint64_t>& who) const {
+    PromiseSet out;
+    for (auto& [n, incarnation] : who)
+      out.push_back(Voter{nodes_[n].id, incarnation});
+    return out;
+  }
+
+  void on_accepted(Proposer& p, const Event& ev) {
+    if (ev.round != p.round_id || p.round_id == 0)
+      return;
+    if (ev.accepted.ok)
+      p.accepters.emplace(ev.from, ev.incarnation);
+    if (p.fast) {
+      if (!ev.accepted.ok) {
+        round_failed(p, ev.accepted.conflict);
+        return;
+      }
+      p.fast_acks.insert(ev.from);
+      if (p.fast_acks.size() >= quorum_) {
+        ++stats_.fast_decisions;
+        auto b = p.fast_ballot;
+        p.cache = Proposer::Cached{Ballot{b.counter + 1, b.node, b.nonce}, p.fast_value,
+                                   voters(p.accepters), b};
+        decided(p, b, p.fast_result, false);
+      }
+      return;
+    }
+    if (!p.round)
+      return;
+    auto phase = p.round->on_accepted(ev.from, ev.accepted);
+    if (phase == Round::Phase::decided) {
+      if (cfg_.one_rtt)
+        p.cache = Proposer::Cached{p.round->next_promise(), p.round->proposal(),
+                                   voters(p.accepters), p.round->ballot()};
+      decided(p, p.round->ballot(), p.round->result(), false);
+    } else if (phase == Round::Phase::failed) {
+      round_failed(p, p.round->conflict());
+    }
+  }
+
+  void round_failed(Proposer& p, const Ballot& conflict) {
+    ++stats_.failed_rounds;
+    p.source.observe(conflict);
+    p.cache.reset(); // never reuse a ballot that may carry another value
+    p.round_id = 0;
+    p.round.reset();
+    p.fast = false;
+    if (++p.tries >= 4) {
+      unknown_outcome(p);
+      return;
+    }
+    schedule_wake(p.node, 1000 + pick(30'000)); // randomized backoff
+  }
+
+  // The client never learned the outcome: it must assume the worst.
+  void unknown_outcome(Proposer& p) {
+    lose_op(p);
+    next_op(p);
+  }
+
+  void lose_op(Proposer& p) {
+    ++stats_.unknown_ops;
+    const Op op = *p.op;
+    p.op.reset();
+    if (!op.stale && (op.kind == OpKind::acquire || op.kind == OpKind::refresh)) {
+      auto& c = p.clients[op.client];
+      if (c.token) // a lease change may have happened: keep the earlier deadline
+        c.valid_until = std::min(c.valid_until, op.sent_at + op.ttl * 1000);
+    }
+  }
+
+  void decided(Proposer& p, const Ballot& ballot, const Result& r, bool read_only) {
+    if (!read_only) {
+      auto it = acceptors_of_.find(ballot);
+      if (it == acceptors_of_.end() || it->second.size() < quorum_)
+        fail("round " + to_string(ballot) + " decided without a quorum of accepts");
+    }
+    const Op op = *p.op;
+    p.op.reset();
+    p.round_id = 0;
+    p.round.reset();
+    p.fast = false;
+    if (r.expired_holder)
+      ++stats_.takeovers;
+    if (op.stale) {
+      // Nobody hears the answer, but a grant it made must not break anyone's lease.
+      if (r.outcome == Outcome::granted && r.new_grant)
+        check_grant(p.clients[op.client].owner, ballot, r, now_ + 1);
+    } else if (op.kind != OpKind::handoff) {
+      auto& c = p.clients[op.client];
+      switch (r.outcome) {
+      case Outcome::granted:
+        on_granted(c, ballot, r);
+        break;
+      case Outcome::queued:
+        if (!c.waiting) {
+          c.waiting = true;
+          c.wait_request = op.origin.request;
+          c.wait_attempt = op.origin.attempt;
+        }
+        break;
+      case Outcome::refreshed:
+        c.valid_until = lease_end(r);
+        break;
+      case Outcome::not_holder:
+        c.token.reset();
+        c.valid_until = std::min(c.valid_until, now_);
+        break;
+      default:
+        if (op.kind == OpKind::acquire)
+          c.waiting = false;
+        break;
+      }
+    }
+    next_op(p);
+  }
+
+  Us lease_end(const Result& r) {
+    auto it = sent_at_.find(std::make_tuple(r.origin.client, r.origin.request, r.origin.attempt));
+    if (it == sent_at_.end()) {
+      fail("lease timed from an attempt that was never sent");
+      return 0;
+    }
+    return it->second + r.lease_ms * 1000;
+  }
+
+  void on_granted(Client& c, const Ballot& ballot, const Result& r) {
+    ++stats_.grants;
+    if (c.waiting)
+      ++stats_.claims;
+    c.waiting = false;
+    Us end = lease_end(r);
+    check_grant(c.owner, ballot, r, end);
+    c.token = r.token;
+    c.valid_until = end;
+  }
+
+  // A grant valid until `end` must not overlap another owner's trusted lease.
+  void check_grant(const std::string& owner, const Ballot& ballot, const Result& r, Us end) {
+    auto [it, fresh] = token_owner_.emplace(r.token, owner);
+    if (!fresh && it->second != owner)
+      fail("token " + std::to_string(r.token) + " granted to " + it->second + " and " + owner);
+    grants_.push_back(Grant{ballot, r.token, owner});
+    if (end <= now_)
+      return;
+    for (auto& p : proposers_)
+      for (auto& other : p.clients)
+        if (other.owner != owner && other.valid_until > now_) {
+          std::ostringstream os;
+          os << owner << " granted token " << r.token << " (valid until " << end << ") while "
+             << other.owner << " still trusts its lease until " << other.valid_until;
+          fail(os.str());
+        }
+  }
+
+  void next_op(Proposer& p) {
+    Us gap = chance(4) ? 2'500'000 + pick(1'000'000) : pick(150'000);
+    schedule_wake(p.node, gap);
+  }
+
+  // ------------------------------------------------------------ crashes
+
+  // Stops a node, keeping at most a minority down or catching up: safety
+  // must not depend on that, but liveness (and so the end of a run) does.
+  void crash() {
+    size_t out = static_cast<size_t>(std::count_if(
+        nodes_.begin(), nodes_.end(), [](const Node& n) { return n.status != Status::up; }));
+    std::vector<uint32_t> candidates;
+    for (uint32_t n = 0; n < cfg_.nodes; ++n)
+      if (nodes_[n].status == Status::joining ||
+          (nodes_[n].status == Status::up && out + 1 <= (cfg_.nodes - 1) / 2))
+        candidates.push_back(n);
+    if (candidates.empty())
+      return;
+    uint32_t n = candidates[pick(candidates.size())];
+    auto& node = nodes_[n];
+    bool was_joining = node.status == Status::joining;
+    node.status = Status::down;
+    ++node.life;
+    node.plan.reset();
+    node.round.reset();
+    node.round_id = 0;
+    node.catching_up = false;
+    // A node that crashes while catching up comes back as a new incarnation
+    // in any case (it never finished learning what it forgot).
+    node.keeps_data = !was_joining && !chance(cfg_.wipe_percent);
+    // Its JOINING file survives unless the data dir is wiped again.
+    node.joining_floor = was_joining && !chance(cfg_.wipe_percent) ? node.announced : 0;
+    if (was_joining)
+      ++stats_.crashes_while_joining;
+    else if (node.keeps_data)
+      ++stats_.crashes_with_data;
+    else
+      ++stats_.crashes_without_data;
+    if (n < proposers_.size()) {
+      // The proposer's round dies with the process; its client is left not
+      // knowing whether the change happened.
+      auto& p = proposers_[n];
+      if (p.op)
+        lose_op(p);
+      p.round_id = 0;
+      p.round.reset();
+      p.fast = false;
+      p.cache.reset();
+      p.tries = 0;
+    }
+    // Some restarts come back within a message delay, so messages of the
+    // old life still arrive after the new one started.
+    Us downtime = chance(25) ? pick(2 * max_delay_us_) : 50'000 + pick(2'000'000);
+    schedule(Kind::restart, n, downtime);
+  }
+
+  // The dead node stops for good, once that leaves a majority up.
+  void die(const Event& ev) {
+    uint32_t n = ev.to;
+    if (n < proposers_.size()) {
+      fail("the dead node runs a proposer");
+      return;
+    }
+    size_t out = static_cast<size_t>(std::count_if(
+        nodes_.begin(), nodes_.end(), [](const Node& x) { return x.status != Status::up; }));
+    if (nodes_[n].status != Status::up || out + 1 > (cfg_.nodes - 1) / 2) {
+      Event again = ev;
+      again.at = now_ + 100'000;
+      push(std::move(again));
+      return;
+    }
+    auto& node = nodes_[n];
+    node.status = Status::down;
+    ++node.life; // voids its timers and any pending restart
+    node.plan.reset();
+    node.round.reset();
+    node.round_id = 0;
+    node.catching_up = false;
+  }
+
+  void restart(uint32_t n) {
+    auto& node = nodes_[n];
+    if (node.keeps_data) {
+      // The record and the incarnations it learned were on disk; the
+      // highest counter (and whether it ever accepted) is rebuilt from the
+      // record, epoch ages from boot.
+      auto record = cfg_.forget_promises ? durable_[n] : acceptors_[n].record();
+      acceptors_[n] = Acceptor(record, clock(n));
+      auto known = node.book->known();
+      node.book = std::make_unique<IncarnationBook>();
+      node.book->learn(known);
+      if (!record.accepted.is_zero())
+        node.book->note_accepted(record.accepted.counter);
+      node.book->note(std::max(record.promised.counter, record.accepted.counter));
+      start_voting(n);
+      return;
+    }
+    acceptors_[n] = Acceptor(AcceptorRecord{}, clock(n));
+    durable_[n] = AcceptorRecord{};
+    node.book = std::make_unique<IncarnationBook>();
+    // The data dir, INCARNATION included, is gone: the node starts above
+    // its JOINING file if it has one, else at the first generation, and the
+    // peers tell it which one to go above.
+    node.incarnation = next_incarnation(node.joining_floor, static_cast<uint32_t>(rng_()));
+    node.announced = node.incarnation;
+    if (cfg_.wiped_votes_at_once) {
+      start_voting(n);
+      return;
+    }
+    node.status = Status::joining;
+    node.plan.emplace(cfg_.nodes - 1, quorum_, false);
+    ask_peers(n);
+  }
+
+  void start_voting(uint32_t n) {
+    auto& node = nodes_[n];
+    node.status = Status::up;
+    node.plan.reset();
+    node.round.reset();
+    node.round_id = 0;
+    node.catching_up = false;
+    if (n < proposers_.size()) {
+      auto& p = proposers_[n];
+      p.source = BallotSource(p.node, rng_()); // a new process, a new nonce
+      schedule_wake(n, pick(50'000));
+    }
+  }
+
+  // ------------------------------------------------------------ rejoin
+
+  // Peers are numbered 1..N-1 in the rejoining node's plan.
+  static uint32_t peer_number(uint32_t self, uint32_t peer) {
+    return peer < self ? peer + 1 : peer;
+  }
+
+  void ask_peers(uint32_t n) {
+    send_rejoins(n);
+    schedule(Kind::rejoin_tick, n, round_timeout_us());
+  }
+
+  void send_rejoins(uint32_t n) {
+    for (uint32_t peer = 0; peer < cfg_.nodes; ++peer) {
+      if (peer == n)
+        continue;
+      Event ev;
+      ev.kind = Kind::rejoin;
+      ev.from = n;
+      ev.to = peer;
+      ev.incarnation = nodes_[n].incarnation;
+      send(std::move(ev));
+    }
+  }
+
+  void serve_rejoin(const Event& ev) {
+    auto& peer = nodes_[ev.to];
+    // From here on no accept that counted the old incarnation's promises
+    // passes this peer; all it admitted before is at most `highest`.
+    auto s = peer.book->supersede(nodes_[ev.from].id, ev.incarnation);
+    auto highest = s.highest_counter;
+    auto answer = std::make_shared<RejoinAnswer>();
+    if (!s.recorded)
+      answer->newer_incarnation = s.current;
+    answer->voting = peer.status == Status::up;
+    auto& record = acceptors_[ev.to].record();
+    if (!record.promised.is_zero() || !record.accepted.is_zero())
+      answer->locks.push_back("lock");
+    answer->accepted_any = peer.book->accepted_any();
+    answer->highest_counter = highest;
+    answer->incarnations = peer.book->known();
+    Event reply;
+    reply.kind = Kind::rejoin_answer;
+    reply.from = ev.to;
+    reply.to = ev.from;
+    reply.incarnation = ev.incarnation; // matches the answer to the request
+    reply.answer = std::move(answer);
+    send(std::move(reply));
+  }
+
+  void on_rejoin_answer(const Event& ev) {
+    auto& node = nodes_[ev.to];
+    if (node.status != Status::joining || node.catching_up)
+      return;
+    if (ev.answer->newer_incarnation > node.incarnation) {
+      // A peer knows a newer life of this node: go above it, start over.
+      ++stats_.newer_incarnations;
+      node.incarnation =
+          next_incarnation(ev.answer->newer_incarnation, static_cast<uint32_t>(rng_()));
+      node.announced = node.incarnation;
+      node.plan.emplace(cfg_.nodes - 1, quorum_, false);
+      send_rejoins(ev.to);
+      return;
+    }
+    if (ev.incarnation != node.incarnation)
+      return; // an answer to an earlier life's announcement
+    node.plan->on_answer(peer_number(ev.to, ev.from), *ev.answer);
+    using Verdict = RejoinPlan::Verdict;
+    auto verdict = node.plan->verdict();
+    if (verdict != Verdict::waiting && node.plan->answered() < cfg_.nodes - 1)
+      ++stats_.partial_rejoins;
+    switch (verdict) {
+    case Verdict::waiting:
+      return;
+    case Verdict::vote_now:
+      node.book->learn(node.plan->incarnations());
+      ++stats_.rejoins_fresh;
+      start_voting(ev.to);
+      return;
+    case Verdict::catch_up:
+      node.book->learn(node.plan->incarnations());
+      node.catching_up = true;
+      node.source = BallotSource(ev.to, rng_());
+      node.source.observe(Ballot{node.plan->ballot_floor(), 0, 0});
+      start_catch_up(ev.to);
+      return;
+    case Verdict::needs_bootstrap:
+    case Verdict::majority_lost:
+      // Stale answers from peers that were catching up themselves; the
+      // next tick asks again.
+      ++stats_.refused_verdicts;
+      return;
+    }
+  }
+
+  // The x -> x round over the peers, at a ballot above all they had seen.
+  void start_catch_up(uint32_t n) {
+    auto& node = nodes_[n];
+    node.round_id = ++round_counter_;
+    node.promised_from.clear();
+    node.round.emplace(
+        node.source.next(), quorum_, [](LockState& s, WitnessAge age) { return unchanged(s, age); },
+        0, true);
+    schedule(Kind::timeout, n, round_timeout_us(), true, node.round_id);
+    broadcast(n, node.round_id, true, Kind::prepare, node.round->ballot(), nullptr, Ballot{},
+              nullptr);
+  }
+
+  void on_catch_up_promise(const Event& ev) {
+    auto& node = nodes_[ev.to];
+    if (node.status != Status::joining || ev.round != node.round_id || !node.round)
+      return;
+    auto& r = *node.round;
+    if (ev.promise->ok)
+      node.promised_from.emplace(ev.promise->voter.node, ev.promise->accepted);
+    auto before = r.phase();
+    auto phase = r.on_promise(ev.from, *ev.promise);
+    if (before == Round::Phase::preparing && phase == Round::Phase::accepting) {
+      note_parent(r.ballot(), adopted(r, node.promised_from));
+      broadcast(ev.to, node.round_id, true, Kind::accept, r.ballot(), &r.proposal(),
+                r.next_promise(), &r.promise_set());
+    } else if (phase == Round::Phase::decided)
+      fail("a catch-up round decided without writing its value");
+    else if (phase == Round::Phase::failed)
+      catch_up_failed(ev.to, r.conflict());
+  }
+
+  void on_catch_up_accepted(const Event& ev) {
+    auto& node = nodes_[ev.to];
+    if (node.status != Status::joining || ev.round != node.round_id || !node.round)
+      return;
+    auto& r = *node.round;
+    auto phase = r.on_accepted(ev.from, ev.accepted);
+    if (phase == Round::Phase::failed) {
+      catch_up_failed(ev.to, r.conflict());
+      return;
+    }
+    if (phase != Round::Phase::decided)
+      return;
+    auto it = acceptors_of_.find(r.ballot());
+    if (it == acceptors_of_.end() || it->second.size() < quorum_ || it->second.count(ev.to))
+      fail("catch-up round " + to_string(r.ballot()) + " decided without a quorum of peers");
+    // The value a majority of the peers now holds, above all they had
+    // seen: from here on this node votes with it.
+    acceptors_[ev.to] =
+        Acceptor(AcceptorRecord{r.ballot(), r.ballot(), r.proposal()}, clock(ev.to));
+    durable_[ev.to] = acceptors_[ev.to].record();
+    record_accept(ev.to, r.ballot(), r.proposal());
+    ++stats_.rejoins_caught_up;
+    start_voting(ev.to);
+  }
+
+  void catch_up_failed(uint32_t n, const Ballot& conflict) {
+    auto& node = nodes_[n];
+    ++stats_.catch_up_retries;
+    node.source.observe(conflict);
+    node.round.reset();
+    node.round_id = 0;
+    schedule(Kind::wake, n, 1000 + pick(30'000), true);
+  }
+
+  // ------------------------------------------------------------ invariants
+
+  // Which ballot's value a proposal was built on (zero: the initial state).
+  // "Descends from" below means reachable along these links, which is
+  // stricter than comparing fences.
+  void note_parent(const Ballot& b, const Ballot& from) {
+    if (!(from < b))
+      fail("proposal at " + to_string(b) + " built on the later " + to_string(from));
+    auto [it, fresh] = parent_.emplace(b, from);
+    if (!fresh && it->second != from)
+      fail("two proposals at ballot " + to_string(b));
+  }
+
+  // The highest accepted ballot among the promises the round counted.
+  static Ballot adopted(const Round& r, const std::map<std::string, Ballot>& promised_from) {
+    Ballot best;
+    for (auto& voter : r.promise_set()) {
+      auto it = promised_from.find(voter.node);
+      if (it != promised_from.end() && it->second > best)
+        best = it->second;
+    }
+    return best;
+  }
+
+  bool descends(Ballot later, const Ballot& earlier) const {
+    while (earlier < later) {
+      auto it = parent_.find(later);
+      if (it == parent_.end())
+        return false;
+      later = it->second;
+    }
+    return later == earlier;
+  }
+
+  void record_accept(uint32_t node, const Ballot& b, const LockState& v) {
+    auto [it, fresh] = value_at_.emplace(b, v);
+    if (!fresh && it->second != v)
+      fail("two different values accepted at ballot " + to_string(b));
+    auto& who = acceptors_of_[b];
+    who.insert(node);
+    if (who.size() == quorum_)
+      chosen_.emplace_back(b, v);
+  }
+
+  void check_acceptors() {
+    for (size_t i = 0; i < acceptors_.size(); ++i) {
+      auto& rec = acceptors_[i].record();
+      if (rec.promised < rec.accepted)
+        fail("acceptor " + std::to_string(i) + " promised below its accepted ballot");
+      auto& v = rec.value;
+      if (v.holder && v.reserved)
+        fail("acceptor " + std::to_string(i) + " holds a value with holder and reservation");
+      if (v.holder && v.holder->token != v.fence)
+        fail("holder token differs from the fence");
+    }
+  }
+
+  void check_history() {
+    // Chosen values form one chain in ballot order (CASPaxos): each is built
+    // on the one before, and fence and epoch only grow along it. A ballot
+    // counts as chosen once a quorum of nodes accepted it, in whichever
+    // incarnation: a proposer counts acks by node, and an ack sent before
+    // a crash can still arrive after it.
+    auto chosen = chosen_;
+    std::sort(chosen.begin(), chosen.end(), [](auto& a, auto& b) { return a.first < b.first; });
+    for (size_t i = 1; i < chosen.size(); ++i) {
+      auto& a = chosen[i - 1].second;
+      auto& b = chosen[i].second;
+      if (b.fence < a.fence || b.epoch.number < a.epoch.number ||
+          !descends(chosen[i].first, chosen[i - 1].first))
+        fail("chosen value at " + to_string(chosen[i].first) + " does not descend from " +
+             to_string(chosen[i - 1].first));
+    }
+    // Decided grants: tokens grow in decision (ballot) order; a token is
+    // repeated only to its own holder (an idempotent retry or re-acquire).
+    auto grants = grants_;
+    std::sort(grants.begin(), grants.end(), [](auto& a, auto& b) { return a.ballot < b.ballot; });
+    for (size_t i = 1; i < grants.size(); ++i) {
+      auto& a = grants[i - 1];
+      auto& b = grants[i];
+      if (b.token < a.token || (b.token == a.token && b.owner != a.owner))
+        fail("grant of token " + std::to_string(b.token) + " at " + to_string(b.ballot) +
+             " does not follow token " + std::to_string(a.token) + " at " + to_string(a.ballot));
+    }
+  }
+
+  Config cfg_;
+  std::mt19937_64 rng_;
+  size_t quorum_ = 2;
+  size_t drop_percent_ = 0;
+  size_t dup_percent_ = 0;
+  Us max_delay_us_ = 1000;
+  Us now_ = 0;
+  uint64_t seq_ = 0;
+  uint64_t round_counter_ = 0;
+  uint64_t next_request_ = 0;
+  std::vector<Us> offsets_;
+  std::vector<Acceptor> acceptors_;
+  std::vector<AcceptorRecord> durable_; // what survives a crash with data
+  std::vector<Node> nodes_;
+  std::vector<Proposer> proposers_;
+  std::priority_queue<Event, std::vector<Event>, Later> events_;
+  std::map<std::tuple<std::string, uint64_t, uint32_t>, Us> sent_at_;
+  std::map<Ballot, LockState> value_at_;
+  std::map<Ballot, std::set<uint32_t>> acceptors_of_;
+  std::vector<std::pair<Ballot, LockState>> chosen_;
+  std::map<Ballot, Ballot> parent_;
+  std::map<uint64_t, std::string> token_owner_;
+  std::vector<Grant> grants_;
+  Stats stats_;
+  std::string error_;
+};
+
+} // namespace sim
+
+namespace sim {
+
+// Runs seeds 1..`seeds` of correct nodes configured by `configure`, adds
+// their stats to `total` and reports each violation with its seed; stops
+// after 3. Returns how many seeds failed.
+template <class Configure> int runs_failed(uint32_t seeds, Stats& total, Configure configure) {
+  int failures = 0;
+  for (uint32_t seed = 1; seed <= seeds && failures < 3; ++seed) {
+    Config cfg;
+    cfg.seed = seed;
+    configure(cfg);
+    Simulation s(cfg);
+    auto error = s.run();
+    total.add(s.stats());
+    BOOST_TEST_CONTEXT("seed " << seed) {
+      if (!error.empty()) {
+        ++failures;
+        BOOST_ERROR(error);
+      }
+    }
+  }
+  return failures;
+}
+
+// Runs seeds 1..`seeds` of a simulation with a deliberate bug and returns
+// how many of them the checkers caught (the first one is printed); stops
+// early once `enough` were caught.
+template <class Configure>
+int runs_caught(uint32_t seeds, const char* what, Configure configure, int enough = 1 << 30) {
+  int caught = 0;
+  uint32_t seed = 1;
+  for (; seed <= seeds && caught < enough; ++seed) {
+    Config cfg;
+    cfg.seed = seed;
+    cfg.proposers = 3;
+    configure(cfg);
+    Simulation s(cfg);
+    auto error = s.run();
+    if (!error.empty() && caught++ == 0)
+      BOOST_TEST_MESSAGE("first caught (seed " << seed << "): " << error);
+  }
+  BOOST_TEST_MESSAGE(what << " caught in " << caught << " of " << seed - 1 << " runs");
+  return caught;
+}
+
+} // namespace sim
