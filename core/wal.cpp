@@ -120,10 +120,19 @@ std::string read_file(const std::string& path, bool& exists) {
     throw StorageError("cannot open " + path + ": " + errno_text());
   }
   exists = true;
+  // Straight into a buffer of the file's size: a data dir with a million
+  // locks holds hundreds of megabytes, and growing a string chunk by chunk
+  // copies them several times over.
+  struct stat st {};
   std::string data;
-  char buf[1 << 16];
+  if (::fstat(fd, &st) == 0 && st.st_size > 0)
+    data.resize(static_cast<size_t>(st.st_size) + 1); // + 1: room to see the end
+
+  size_t filled = 0;
   for (;;) {
-    auto n = ::read(fd, buf, sizeof(buf));
+    if (filled == data.size())
+      data.resize(std::max<size_t>(data.size() * 2, 1 << 16)); // the file grew meanwhile
+    auto n = ::read(fd, data.data() + filled, data.size() - filled);
     if (n < 0) {
       if (errno == EINTR)
         continue;
@@ -132,8 +141,9 @@ std::string read_file(const std::string& path, bool& exists) {
     }
     if (n == 0)
       break;
-    data.append(buf, static_cast<size_t>(n));
+    filled += static_cast<size_t>(n);
   }
+  data.resize(filled);
   ::close(fd);
   return data;
 }
