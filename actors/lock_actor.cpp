@@ -3,7 +3,7 @@
 #include "actors/responses.hpp"
 #include "core/change.hpp"
 #include "core/log.hpp"
-#include "core/round.hpp"
+#include "core/proposer.hpp"
 #include "messages/codec.hpp"
 
 #include <algorithm>
@@ -18,11 +18,6 @@ using self_ptr = lock_actor::stateful_pointer<lock_state>;
 using messages::wire_response;
 using promise_t = caf::typed_response_promise<wire_response>;
 using std::chrono::milliseconds;
-
-// Rounds lost to competing proposers before the request is answered "no
-// quorum" (the client then tries another server).
-constexpr int max_round_attempts = 12;
-constexpr uint32_t self_voter = 0; // our own acceptor's number in a round
 
 core::LeaseOrigin origin_of(const wire::Request& req) {
   return core::LeaseOrigin{req.client_id(), req.request_id(), req.attempt()};
@@ -50,13 +45,8 @@ bool alone(self_ptr self) {
   return self->state.ctx->membership.peers.empty();
 }
 
-core::Voter self_voter_id(self_ptr self) {
-  return core::Voter{self->state.ctx->node_id, self->state.ctx->incarnation->load()};
-}
-
 void maybe_rest_later(self_ptr self);
 void settle_after(self_ptr self);
-void start_next_round(self_ptr self);
 
 // ---------------------------------------------------------------- durability
 
@@ -132,238 +122,84 @@ std::string peer_names(self_ptr self, const std::set<uint32_t>& peers) {
 // moves on. Both the answer and the log say who answered, since with a
 // majority up it should not happen: a dead or slow peer, or a duelling
 // proposer, can then be told apart.
-void note_no_quorum(self_ptr self, const RoundInFlight& flight) {
+void note_no_quorum(self_ptr self, const core::NoQuorum& why) {
   auto& st = self->state;
-  std::string who = "answers from " + peer_names(self, flight.heard_from);
-  if (!flight.refused_by.empty())
-    who += ", refused by " + peer_names(self, flight.refused_by);
+  std::string who = "answers from " + peer_names(self, why.heard_from);
+  if (!why.refused_by.empty())
+    who += ", refused by " + peer_names(self, why.refused_by);
   st.no_quorum_why = who;
-  GDL_WARN("lock " << st.name << ": no quorum after "
-                   << core::to_ms(core::Clock::now() - flight.started) << " ms and "
-                   << flight.attempts + 1 << " round(s)"
-                   << (flight.timed_out ? ", the last timed out" : "") << "; " << who);
+  GDL_WARN("lock " << st.name << ": no quorum after " << why.elapsed_ms << " ms and " << why.rounds
+                   << " round(s)" << (why.timed_out ? ", the last timed out" : "") << "; " << who);
 }
 
-void finish_round(self_ptr self, bool decided) {
-  auto& st = self->state;
-  auto flight = std::move(*st.in_flight);
-  st.in_flight.reset();
-  if (!decided)
-    note_no_quorum(self, flight);
-  // A round that timed out may have seen a higher ballot: start above it.
-  st.ballots.observe(flight.round.conflict());
-  st.cached.reset();
-  if (decided && flight.round.phase() == core::Round::Phase::decided &&
-      !flight.round.decided_without_accept()) {
-    st.ballots.observe(flight.round.next_promise()); // our acceptors promised it
-    if (!flight.pending.catch_up && !alone(self))
-      st.cached = OneRoundTrip{flight.round.next_promise(), flight.round.proposal(),
-                               flight.round.accept_set()};
-  }
-  if (decided && flight.pending.catch_up) {
-    // The value a majority of the peers now holds at a ballot above all
-    // they had seen: from here on this node votes on the lock with it.
-    auto& r = flight.round;
-    st.acceptor = core::Acceptor(core::AcceptorRecord{r.ballot(), r.ballot(), r.proposal()},
-                                 core::Clock::now());
-  }
-  Applied applied{flight.round.result(), decided};
-  flight.pending.done(applied);
-  settle_after(self);
-  start_next_round(self);
-}
-
-void retry_after_conflict(self_ptr self, const core::Ballot& conflict) {
-  auto& st = self->state;
-  auto& flight = *st.in_flight;
-  st.ballots.observe(conflict);
-  st.cached.reset();
-  if (flight.pending.retried)
-    *flight.pending.retried = true;
-  if (++flight.attempts >= max_round_attempts) {
-    finish_round(self, false);
-    return;
-  }
-  // Randomised exponential back-off keeps two proposers from duelling.
-  thread_local std::mt19937 rng{std::random_device{}()};
-  auto cap = 5 << std::min(flight.attempts, 5);
-  auto wait = std::uniform_int_distribution<int>(1, cap)(rng);
-  auto id = ++st.next_round_id;
-  flight.id = id; // late answers to the lost round are ignored from here on
-  self->delayed_send(self, milliseconds(wait), atoms::retry::value, id);
-}
-
-void on_accepted(self_ptr self, uint64_t round_id, uint32_t voter, const core::Accepted& a) {
-  auto& st = self->state;
-  if (!st.in_flight || st.in_flight->id != round_id)
-    return;
-  auto phase = st.in_flight->round.on_accepted(voter, a);
-  if (phase == core::Round::Phase::failed)
-    retry_after_conflict(self, st.in_flight->round.conflict());
-  else if (phase == core::Round::Phase::decided)
-    finish_round(self, true);
-}
-
-void start_accept(self_ptr self, uint64_t round_id);
-
-void on_promise(self_ptr self, uint64_t round_id, uint32_t voter, const core::Promise& p) {
-  auto& st = self->state;
-  if (!st.in_flight || st.in_flight->id != round_id)
-    return;
-  auto& round = st.in_flight->round;
-  auto before = round.phase();
-  auto phase = round.on_promise(voter, p);
-  // A promise after the quorum (or a repeated one) changes nothing: the
-  // accept phase starts once.
-  if (phase == before)
-    return;
-  if (phase == core::Round::Phase::failed) {
-    retry_after_conflict(self, round.conflict());
-    return;
-  }
-  if (phase == core::Round::Phase::decided) {
-    finish_round(self, true);
-    return;
-  }
-  if (phase == core::Round::Phase::accepting) {
-    if (st.ctx->test_hold_accepts.count() > 0) {
-      // Fault injection: a proposer stalled between its phases.
-      self->delayed_send(self, st.ctx->test_hold_accepts, atoms::hold_over::value, round_id);
-      return;
-    }
-    start_accept(self, round_id);
+void arm(self_ptr self, const core::ArmTimer& t) {
+  switch (t.kind) {
+  case core::ProposerTimer::round_timeout:
+    self->delayed_send(self, t.delay, atoms::round_timeout::value, t.round);
+    break;
+  case core::ProposerTimer::retry:
+    self->delayed_send(self, t.delay, atoms::retry::value, t.round);
+    break;
+  case core::ProposerTimer::hold_over:
+    self->delayed_send(self, t.delay, atoms::hold_over::value, t.round);
+    break;
   }
 }
 
-// The accept phase: our own accept first (counted once it is on disk),
-// then the peers'. A catching-up node does not vote.
-void start_accept(self_ptr self, uint64_t round_id) {
+void finished(self_ptr self, core::Finished& f) {
   auto& st = self->state;
-  auto& round = st.in_flight->round;
-  bool catch_up = st.in_flight->pending.catch_up;
-  core::Accepted accepted;
-  if (!catch_up) {
-    if (!st.ctx->incarnations->admit(round.promise_set(), round.ballot().counter)) {
-      // A promise we counted came from a node that has since lost its data.
-      retry_after_conflict(self, core::Ballot{});
-      return;
-    }
-    accepted = st.acceptor.accept(round.ballot(), round.proposal(), round.next_promise(),
-                                  core::Clock::now());
-    if (!accepted.ok) {
-      st.in_flight->refused_by.insert(self_voter);
-      retry_after_conflict(self, accepted.conflict);
-      return;
-    }
-    accepted.voter = self_voter_id(self);
+  if (f.why)
+    note_no_quorum(self, *f.why);
+  auto it = st.on_outcome.find(f.tag);
+  if (it != st.on_outcome.end()) {
+    auto done = std::move(it->second);
+    st.on_outcome.erase(it);
+    done(Applied{f.result, f.decided});
   }
-  auto req = peer_request(self);
-  auto& acc = *req.mutable_accept();
-  messages::to_proto(round.ballot(), *acc.mutable_ballot());
-  messages::to_proto(round.proposal(), *acc.mutable_value());
-  messages::to_proto(round.next_promise(), *acc.mutable_next_promise());
-  messages::to_proto(round.promise_set(), *acc.mutable_promise_set());
-  broadcast(self, round_id, std::move(req));
-  if (catch_up)
-    return;
-  persist(self, true, [=] { on_accepted(self, round_id, self_voter, accepted); });
-  // Our acceptor changed: serve parked waiters that the new value favours.
   settle_after(self);
 }
 
-// The one-round-trip path, valid while our own acceptor still holds the
-// promise our last accept gave with it: no other proposer prepared since.
-// A cached ballot is used once, whatever happens to its round.
-bool try_one_round_trip(self_ptr self) {
-  auto& st = self->state;
-  auto cached = std::move(*st.cached);
-  st.cached.reset();
-  auto& record = st.acceptor.record();
-  if (record.promised != cached.next || !(record.value == cached.value))
-    return false;
-  auto& flight = *st.in_flight;
-  core::Round round(cached.next, st.ctx->quorum, flight.pending.change);
-  if (!round.skip_prepare(cached.value, cached.promisers))
-    return false;
-  flight.round = std::move(round);
-  self->delayed_send(self, st.ctx->round_timeout, atoms::round_timeout::value, flight.id);
-  start_accept(self, flight.id);
-  return true;
-}
-
-void run_round(self_ptr self) {
-  auto& st = self->state;
-  auto& flight = *st.in_flight;
-  auto ballot = st.ballots.next();
-  // A refusal fails the round at once: waiting for the remaining votes could
-  // mean waiting for a node that is down. The retry goes above the refusing
-  // ballot, and every change finds its own earlier effect if a failed round
-  // was chosen after all (core/change.hpp).
-  auto id = flight.id;
-  if (flight.pending.catch_up) {
-    // We forgot what we promised: only the peers' promises count.
-    flight.round = core::Round(ballot, st.ctx->quorum, flight.pending.change, 0, true);
-    auto req = peer_request(self);
-    messages::to_proto(ballot, *req.mutable_prepare()->mutable_ballot());
-    broadcast(self, id, std::move(req));
-    self->delayed_send(self, st.ctx->round_timeout + st.ctx->test_hold_accepts,
-                       atoms::round_timeout::value, id);
-    return;
-  }
-  if (st.cached && try_one_round_trip(self))
-    return;
-  flight.round = core::Round(ballot, st.ctx->quorum, flight.pending.change);
-  if (st.ctx->mutation == core::Mutation::proposer_clock_expiry)
-    flight.round.judge_expiry_by(st.acceptor.age_ms(core::Clock::now()));
-  auto promise = st.acceptor.prepare(ballot, core::Clock::now());
-  if (!promise.ok) {
-    // Our own acceptor promised higher (to a peer): go above it at once.
-    flight.refused_by.insert(self_voter);
-    st.ballots.observe(promise.conflict);
-    if (++flight.attempts >= max_round_attempts) {
-      finish_round(self, false);
-      return;
+// Carries out what the proposer asked for, in order.
+void carry_out(self_ptr self, core::ProposerEffects effects) {
+  for (auto& effect : effects) {
+    if (auto* p = std::get_if<core::SendPrepare>(&effect)) {
+      auto req = peer_request(self);
+      messages::to_proto(p->ballot, *req.mutable_prepare()->mutable_ballot());
+      broadcast(self, p->round, std::move(req));
+    } else if (auto* a = std::get_if<core::SendAccept>(&effect)) {
+      auto req = peer_request(self);
+      auto& acc = *req.mutable_accept();
+      messages::to_proto(a->ballot, *acc.mutable_ballot());
+      messages::to_proto(a->value, *acc.mutable_value());
+      messages::to_proto(a->next_promise, *acc.mutable_next_promise());
+      messages::to_proto(a->promise_set, *acc.mutable_promise_set());
+      broadcast(self, a->round, std::move(req));
+    } else if (auto* w = std::get_if<core::Persist>(&effect)) {
+      auto ticket = w->ticket;
+      persist(self, w->write, [=] {
+        carry_out(self, self->state.proposer->on_durable(ticket, core::Clock::now()));
+      });
+    } else if (auto* t = std::get_if<core::ArmTimer>(&effect)) {
+      arm(self, *t);
+    } else if (std::holds_alternative<core::AcceptorChanged>(effect)) {
+      // Our acceptor changed: serve parked waiters that the new value favours.
+      settle_after(self);
+    } else if (auto* f = std::get_if<core::Finished>(&effect)) {
+      finished(self, *f);
     }
-    run_round(self);
-    return;
   }
-  promise.voter = self_voter_id(self);
-  st.ctx->incarnations->note(ballot.counter);
-  auto req = peer_request(self);
-  messages::to_proto(ballot, *req.mutable_prepare()->mutable_ballot());
-  broadcast(self, id, std::move(req));
-  self->delayed_send(self, st.ctx->round_timeout + st.ctx->test_hold_accepts,
-                     atoms::round_timeout::value, id);
-  if (alone(self)) {
-    // A cluster of one: nobody else can see or rely on this promise, and
-    // the accept that follows persists a higher one (docs/protocol.md).
-    on_promise(self, id, self_voter, promise);
-  } else {
-    // Peers may act on a round our promise took part in: it must be on
-    // disk before it counts (a forgotten promise can lose a chosen value).
-    bool write = st.ctx->mutation != core::Mutation::skip_promise_fsync;
-    persist(self, write, [=] { on_promise(self, id, self_voter, promise); });
-  }
-}
-
-void start_next_round(self_ptr self) {
-  auto& st = self->state;
-  if (st.in_flight || st.changes.empty())
-    return;
-  auto pending = std::move(st.changes.front());
-  st.changes.pop_front();
-  st.in_flight.emplace(
-      RoundInFlight{++st.next_round_id, core::Round({}, 1, pending.change), std::move(pending)});
-  run_round(self);
 }
 
 // Runs `change` in a Paxos round; `done` gets the result once a quorum
 // decided it (and it is on disk here), or "not decided" after the timeout.
 void propose(self_ptr self, core::Change change, std::function<void(const Applied&)> done,
-             std::shared_ptr<bool> retried = nullptr) {
-  self->state.changes.push_back(
-      PendingChange{std::move(change), std::move(done), false, std::move(retried)});
-  start_next_round(self);
+             std::shared_ptr<bool> retried = nullptr, bool catch_up = false) {
+  auto& st = self->state;
+  auto tag = ++st.next_tag;
+  st.on_outcome.emplace(tag, std::move(done));
+  carry_out(self, st.proposer->propose(
+                      core::Proposal{std::move(change), tag, catch_up, std::move(retried)},
+                      core::Clock::now()));
 }
 
 // ---------------------------------------------------------------- acceptor duty
@@ -451,7 +287,7 @@ bool quiescent(self_ptr self) {
   auto& st = self->state;
   auto& v = value(self);
   return st.parked.empty() && v.queue.empty() && !v.reserved && st.writes_in_flight == 0 &&
-         !st.in_flight && st.changes.empty();
+         st.proposer->idle();
 }
 
 // Counted from the decided result itself: the local copy of the lock may
@@ -822,13 +658,25 @@ lock_actor::behavior_type lock_actor_impl(lock_actor::stateful_pointer<lock_stat
   st.ctx = std::move(ctx);
   st.node = std::move(node);
   st.name = std::move(name);
-  st.ballots = core::BallotSource(st.ctx->node_index, st.ctx->boot_nonce);
-  st.ballots.observe(record.promised);
-  st.ballots.observe(record.accepted);
+  core::BallotSource ballots(st.ctx->node_index, st.ctx->boot_nonce);
+  ballots.observe(record.promised);
+  ballots.observe(record.accepted);
   st.counted_held = record.value.holder.has_value();
   st.counted_waiters =
       static_cast<int64_t>(record.value.queue.size() + (record.value.reserved ? 1 : 0));
   st.acceptor = core::Acceptor(std::move(record), epoch_seen);
+  core::ProposerSetup setup;
+  setup.quorum = st.ctx->quorum;
+  setup.alone = st.ctx->membership.peers.empty();
+  setup.round_timeout = st.ctx->round_timeout;
+  setup.hold_accepts = st.ctx->test_hold_accepts;
+  setup.mutation = st.ctx->mutation;
+  setup.seed = std::random_device{}();
+  auto ctx_for_voter = st.ctx;
+  st.proposer = std::make_unique<core::Proposer>(
+      setup, ballots, st.acceptor, *st.ctx->incarnations, [ctx_for_voter] {
+        return core::Voter{ctx_for_voter->node_id, ctx_for_voter->incarnation->load()};
+      });
   // A waiter whose client is gone (process died, connection lost, or it
   // gave up on this attempt) must not be handed the lock: drop its parked
   // attempt. When its connection is gone the client cannot cancel, so this
@@ -900,13 +748,12 @@ lock_actor::behavior_type lock_actor_impl(lock_actor::stateful_pointer<lock_stat
       },
       [=](atoms::peer_reply, uint64_t round_id, uint32_t peer, messages::wire_peer_response& r) {
         auto& st = self->state;
-        if (!st.in_flight || st.in_flight->id != round_id)
+        if (!st.proposer->in_round(round_id))
           return;
-        st.in_flight->heard_from.insert(peer);
-        if (r.pb.refused() != wire::NOT_REFUSED || !r.pb.ok())
-          st.in_flight->refused_by.insert(peer);
-        if (r.pb.refused() != wire::NOT_REFUSED)
+        if (r.pb.refused() != wire::NOT_REFUSED) {
+          st.proposer->on_unready(round_id, peer);
           return;
+        }
         // Before the vote counts: a promise given after a node's rejoin was
         // recorded there tells us the node's new incarnation, and our own
         // acceptor then refuses a round that counted the old one.
@@ -918,33 +765,28 @@ lock_actor::behavior_type lock_actor_impl(lock_actor::stateful_pointer<lock_stat
         }
         // Dispatch on what the answer says it answers, never on our phase: a
         // promise arriving late, during the accept phase, is not an accept.
+        auto now = core::Clock::now();
         if (r.pb.phase() == wire::PHASE_PREPARE) {
-          on_promise(self, round_id, peer, promise_from(r.pb));
+          carry_out(self, st.proposer->on_promise(round_id, peer, promise_from(r.pb), now));
         } else if (r.pb.phase() == wire::PHASE_ACCEPT) {
           core::Accepted a;
           a.ok = r.pb.ok();
           a.conflict = messages::from_proto(r.pb.conflict());
           a.voter = core::Voter{r.pb.from_id(), r.pb.incarnation()};
-          on_accepted(self, round_id, peer, a);
+          carry_out(self, st.proposer->on_accepted(round_id, peer, a, now));
         }
       },
       [=](atoms::round_timeout, uint64_t round_id) {
-        auto& st = self->state;
-        if (st.in_flight && st.in_flight->id == round_id) {
-          st.in_flight->timed_out = true;
-          finish_round(self, false);
-        }
+        carry_out(self, self->state.proposer->on_timer(core::ProposerTimer::round_timeout, round_id,
+                                                       core::Clock::now()));
       },
       [=](atoms::hold_over, uint64_t round_id) {
-        auto& st = self->state;
-        if (st.in_flight && st.in_flight->id == round_id &&
-            st.in_flight->round.phase() == core::Round::Phase::accepting)
-          start_accept(self, round_id);
+        carry_out(self, self->state.proposer->on_timer(core::ProposerTimer::hold_over, round_id,
+                                                       core::Clock::now()));
       },
       [=](atoms::retry, uint64_t round_id) {
-        auto& st = self->state;
-        if (st.in_flight && st.in_flight->id == round_id)
-          run_round(self);
+        carry_out(self, self->state.proposer->on_timer(core::ProposerTimer::retry, round_id,
+                                                       core::Clock::now()));
       },
       [=](atoms::idle, uint64_t generation) {
         auto& st = self->state;
@@ -976,10 +818,10 @@ lock_actor::behavior_type lock_actor_impl(lock_actor::stateful_pointer<lock_stat
         auto& st = self->state;
         ++st.handled;
         ++st.activity;
-        st.ballots.observe(core::Ballot{floor, 0, 0});
+        st.proposer->observe(core::Ballot{floor, 0, 0});
         auto rp = self->make_response_promise<bool>();
-        st.changes.push_back(PendingChange{
-            [](core::LockState& s, core::WitnessAge age) { return core::unchanged(s, age); },
+        propose(
+            self, [](core::LockState& s, core::WitnessAge age) { return core::unchanged(s, age); },
             [=](const Applied& applied) mutable {
               if (!applied.decided) {
                 rp.deliver(false);
@@ -987,8 +829,7 @@ lock_actor::behavior_type lock_actor_impl(lock_actor::stateful_pointer<lock_stat
               }
               persist(self, true, [rp]() mutable { rp.deliver(true); });
             },
-            true, nullptr});
-        start_next_round(self);
+            nullptr, true);
         return rp;
       },
   };
