@@ -1259,12 +1259,13 @@ template <class Configure> int runs_failed(uint32_t seeds, Stats& total, Configu
 template <class Configure>
 int runs_caught(uint32_t seeds, const char* what, Configure configure, int enough = 1 << 30) {
   int caught = 0;
+  uint32_t runs = 0;
   uint32_t seed = 1;
   if (auto only = replayed_seed()) {
     seed = *only;
     seeds = *only;
   }
-  for (; seed <= seeds && caught < enough; ++seed) {
+  for (; seed <= seeds && caught < enough; ++seed, ++runs) {
     Config cfg;
     cfg.seed = seed;
     cfg.proposers = 3;
@@ -1275,7 +1276,7 @@ int runs_caught(uint32_t seeds, const char* what, Configure configure, int enoug
       BOOST_TEST_MESSAGE("first caught (seed " << seed << "): " << error
                                                << "\n  replay: " << replay_command(seed));
   }
-  BOOST_TEST_MESSAGE(what << " caught in " << caught << " of " << seed - 1 << " runs");
+  BOOST_TEST_MESSAGE(what << " caught in " << caught << " of " << runs << " runs");
   return caught;
 }
 
