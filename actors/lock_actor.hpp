@@ -2,6 +2,7 @@
 // its proposer (core/proposer.hpp), feeds the proposer the requests this
 // node receives and the peers' votes, and carries out what it returns; the
 // lock rules themselves live in core/ (change.hpp, round.hpp, acceptor.hpp).
+// Its parts are declared in actors/lock_parts.hpp.
 #pragma once
 
 #include "actors/node_context.hpp"
@@ -37,26 +38,41 @@ struct Applied {
   bool decided = false; // false: no quorum in time (the outcome is unknown)
 };
 
+// The lock's rounds as this node proposes them.
+struct LockRounds {
+  // Runs this node's changes on the lock; refers to lock_state::acceptor.
+  std::unique_ptr<core::Proposer> proposer;
+  // What to do with each proposed change's outcome, by the proposal's tag.
+  std::map<uint64_t, std::function<void(const Applied&)>> on_outcome;
+  uint64_t next_tag = 0;
+  std::string no_quorum_why; // who answered the last change that found no quorum
+};
+
+// Acquires waiting here, and the handoff timer that serves them.
+struct LockWaiting {
+  std::deque<ParkedAcquire> parked; // arrival order
+  uint64_t next_park_id = 0;
+  uint64_t handoff_armed_for = 0; // epoch number a handoff timer is armed for
+};
+
+// Writes in flight, the idle and retire handshake, and the node's gauges.
+struct LockUpkeep {
+  uint64_t writes_in_flight = 0; // persists sent to storage, not yet confirmed
+  uint64_t handled = 0;          // client requests handled (retire handshake)
+  uint64_t activity = 0;         // bumps on every message; idle timers compare it
+  bool draining = false;
+  bool counted_held = false; // what this lock last added to the held_locks gauge
+  int64_t counted_waiters = 0;
+};
+
 struct lock_state {
   std::shared_ptr<const NodeContext> ctx;
   node_actor node;
   std::string name;
   core::Acceptor acceptor;
-  // Runs this node's changes on the lock; refers to `acceptor`.
-  std::unique_ptr<core::Proposer> proposer;
-  // What to do with each proposed change's outcome, by the proposal's tag.
-  std::map<uint64_t, std::function<void(const Applied&)>> on_outcome;
-  uint64_t next_tag = 0;
-  std::deque<ParkedAcquire> parked; // arrival order
-  uint64_t next_park_id = 0;
-  uint64_t handled = 0;           // client requests handled (retire handshake)
-  uint64_t activity = 0;          // bumps on every message; idle timers compare it
-  uint64_t writes_in_flight = 0;  // persists sent to storage, not yet confirmed
-  uint64_t handoff_armed_for = 0; // epoch number a handoff timer is armed for
-  bool counted_held = false;
-  int64_t counted_waiters = 0;
-  bool draining = false;
-  std::string no_quorum_why; // who answered the last change that found no quorum
+  LockRounds rounds;
+  LockWaiting waiting;
+  LockUpkeep upkeep;
   static inline const char* name_tag = "godistlock.lock";
 };
 
