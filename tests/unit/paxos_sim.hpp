@@ -240,6 +240,12 @@ public:
     max_delay_us_ = 1000 + pick(20'000);
     for (size_t i = 0; i < cfg.nodes; ++i) {
       offsets_.push_back(static_cast<Us>(rng_() % 1'000'000'000'000ull));
+      // Clock rates differ by up to the bound the lease rule assumes
+      // (docs/protocol.md section 4); the extremes are the likeliest.
+      auto r = pick(5);
+      rates_.push_back(r == 0   ? 1 - rate_bound
+                       : r == 1 ? 1 + rate_bound
+                                : 1 + rate_bound * (double(pick(2001)) / 1000 - 1));
       acceptors_.emplace_back(AcceptorRecord{}, clock(static_cast<uint32_t>(i)));
       durable_.emplace_back();
       Node node;
@@ -324,15 +330,27 @@ public:
 
 private:
   static constexpr Us give_up_us = 600'000'000;
-  static constexpr Us disk_us = 200; // one write, fsync included
+  static constexpr Us disk_us = 200;          // one write, fsync included
+  static constexpr double rate_bound = 0.001; // ρ of docs/protocol.md section 4
+
+  // How long a client may trust a lease of `ttl_ms` from the send time of
+  // its attempt: a witness that times `ttl_ms` on a clock running 1+ρ fast
+  // reaches it no sooner (the client's own margin, D_c, is not modelled:
+  // this is the tightest end the rule allows, so the checker is stricter).
+  // (Less 2 us: the simulated clocks round down to whole microseconds.)
+  static Us trusted_us(uint64_t ttl_ms) {
+    return static_cast<Us>(static_cast<double>(ttl_ms) * 1000 / (1 + rate_bound)) - 2;
+  }
 
   // ------------------------------------------------------------ plumbing
 
   size_t pick(size_t n) { return n == 0 ? 0 : static_cast<size_t>(rng_() % n); }
   bool chance(size_t percent) { return pick(100) < percent; }
 
+  // Node `node`'s monotonic clock: its own offset and rate.
   Instant clock(uint32_t node) const {
-    return Instant{} + std::chrono::microseconds(offsets_[node] + now_);
+    auto local = static_cast<Us>(static_cast<double>(now_) * rates_[node]);
+    return Instant{} + std::chrono::microseconds(offsets_[node] + local);
   }
 
   void push(Event ev) {
@@ -594,8 +612,9 @@ private:
       } else if (auto* t = std::get_if<ArmTimer>(&effect)) {
         if (t->kind == ProposerTimer::retry)
           ++stats_.failed_rounds;
-        schedule(Kind::timer, n, static_cast<Us>(t->delay.count()) * 1000, false, t->round,
-                 t->kind);
+        // The delay runs on the node's clock.
+        auto delay = static_cast<double>(t->delay.count()) * 1000 / rates_[n];
+        schedule(Kind::timer, n, static_cast<Us>(delay) + 1, false, t->round, t->kind);
       } else if (std::holds_alternative<AcceptorChanged>(effect)) {
         auto& record = acceptors_[n].record();
         record_accept(n, record.accepted, record.value);
@@ -691,7 +710,7 @@ private:
         // chosen (or adopted by another round) before any answer comes, and
         // it also ends what an earlier, vanished attempt of this owner
         // trusted (docs/protocol.md, shared owners). Trust the earlier end.
-        c.valid_until = std::min(c.valid_until, now_ + op.ttl * 1000);
+        c.valid_until = std::min(c.valid_until, now_ + trusted_us(op.ttl));
         p.sent.push_back(op);
         if (p.sent.size() > 8)
           p.sent.erase(p.sent.begin());
@@ -759,7 +778,7 @@ private:
     if (!op.stale && (op.kind == OpKind::acquire || op.kind == OpKind::refresh)) {
       auto& c = p.clients[op.client];
       if (c.token) // a lease change may have happened: keep the earlier deadline
-        c.valid_until = std::min(c.valid_until, op.sent_at + op.ttl * 1000);
+        c.valid_until = std::min(c.valid_until, op.sent_at + trusted_us(op.ttl));
     }
   }
 
@@ -812,7 +831,7 @@ private:
       fail("lease timed from an attempt that was never sent");
       return 0;
     }
-    return it->second + r.lease_ms * 1000;
+    return it->second + trusted_us(r.lease_ms);
   }
 
   void on_granted(Client& c, const Ballot& ballot, const Result& r) {
@@ -1191,6 +1210,7 @@ private:
   uint64_t seq_ = 0;
   uint64_t next_request_ = 0;
   std::vector<Us> offsets_;
+  std::vector<double> rates_;
   std::vector<Acceptor> acceptors_;
   std::vector<AcceptorRecord> durable_; // what survives a crash with data
   std::vector<Node> nodes_;
