@@ -39,7 +39,9 @@ lock_actor::behavior_type lock_actor_impl(lock_actor::stateful_pointer<lock_stat
   setup.round_timeout = st.ctx->round_timeout;
   setup.hold_accepts = st.ctx->test_hold_accepts;
   setup.mutation = st.ctx->mutation;
-  setup.seed = std::random_device{}();
+  // One random_device read per thread, not per lock actor spawned.
+  thread_local std::mt19937_64 seeds{std::random_device{}()};
+  setup.seed = seeds();
   auto ctx_for_voter = st.ctx;
   st.rounds.proposer = std::make_unique<core::Proposer>(
       setup, ballots, st.acceptor, *st.ctx->incarnations, [ctx_for_voter] {
