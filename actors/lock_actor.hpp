@@ -1,18 +1,20 @@
 // The actor of one lock on one node. It owns the lock's acceptor state and
-// runs the Paxos rounds for requests this node receives; the lock rules
-// themselves live in core/ (change.hpp, round.hpp, acceptor.hpp).
+// its proposer (core/proposer.hpp), feeds the proposer the requests this
+// node receives and the peers' votes, and carries out what it returns; the
+// lock rules themselves live in core/ (change.hpp, round.hpp, acceptor.hpp).
+// Its parts are declared in actors/lock_parts.hpp.
 #pragma once
 
 #include "actors/node_context.hpp"
 #include "core/acceptor.hpp"
-#include "core/round.hpp"
+#include "core/proposer.hpp"
 #include "messages/interfaces.hpp"
 
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
-#include <set>
 #include <string>
 
 namespace godistlock::actors {
@@ -36,39 +38,31 @@ struct Applied {
   bool decided = false; // false: no quorum in time (the outcome is unknown)
 };
 
-// A change waiting for its round: rounds on one lock run one at a time.
-struct PendingChange {
-  core::Change change;
-  std::function<void(const Applied&)> done;
-  // A rejoining node's catch-up: only the peers vote, the value is always
-  // rewritten, and the decided value is installed here (notes 4.3).
-  bool catch_up = false;
-  // Set once a round for this change was lost: the change may have taken
-  // effect anyway (changes read it; they must stay pure functions).
-  std::shared_ptr<bool> retried;
+// The lock's rounds as this node proposes them.
+struct LockRounds {
+  // Runs this node's changes on the lock; refers to lock_state::acceptor.
+  std::unique_ptr<core::Proposer> proposer;
+  // What to do with each proposed change's outcome, by the proposal's tag.
+  std::map<uint64_t, std::function<void(const Applied&)>> on_outcome;
+  uint64_t next_tag = 0;
+  std::string no_quorum_why; // who answered the last change that found no quorum
 };
 
-// What our last decided round left behind: the acceptors that accepted it
-// promised `next` with their accept, so the next round on this lock may
-// skip the prepare (CASPaxos 2.2.1). Dropped after any lost round.
-struct OneRoundTrip {
-  core::Ballot next;
-  core::LockState value;
-  core::PromiseSet promisers;
+// Acquires waiting here, and the handoff timer that serves them.
+struct LockWaiting {
+  std::deque<ParkedAcquire> parked; // arrival order
+  uint64_t next_park_id = 0;
+  uint64_t handoff_armed_for = 0; // epoch number a handoff timer is armed for
 };
 
-struct RoundInFlight {
-  uint64_t id = 0;
-  core::Round round;
-  PendingChange pending;
-  int attempts = 0; // rounds lost to competing proposers so far
-  // For the log line of a change that found no quorum: how long it tried
-  // and who answered, so that the cause (a dead peer, a slow one, a
-  // duelling proposer) can be told apart.
-  core::Instant started = core::Clock::now();
-  std::set<uint32_t> heard_from{}; // peers that answered one of its rounds
-  std::set<uint32_t> refused_by{}; // peers (0: this node) that refused a round
-  bool timed_out = false;
+// Writes in flight, the idle and retire handshake, and the node's gauges.
+struct LockUpkeep {
+  uint64_t writes_in_flight = 0; // persists sent to storage, not yet confirmed
+  uint64_t handled = 0;          // client requests handled (retire handshake)
+  uint64_t activity = 0;         // bumps on every message; idle timers compare it
+  bool draining = false;
+  bool counted_held = false; // what this lock last added to the held_locks gauge
+  int64_t counted_waiters = 0;
 };
 
 struct lock_state {
@@ -76,21 +70,9 @@ struct lock_state {
   node_actor node;
   std::string name;
   core::Acceptor acceptor;
-  core::BallotSource ballots{0, 0};
-  std::deque<ParkedAcquire> parked; // arrival order
-  uint64_t next_park_id = 0;
-  uint64_t handled = 0;              // client requests handled (retire handshake)
-  uint64_t activity = 0;             // bumps on every message; idle timers compare it
-  uint64_t writes_in_flight = 0;     // persists sent to storage, not yet confirmed
-  uint64_t handoff_armed_for = 0;    // epoch number a handoff timer is armed for
-  std::deque<PendingChange> changes; // waiting for the round in flight
-  std::optional<RoundInFlight> in_flight;
-  std::optional<OneRoundTrip> cached;
-  uint64_t next_round_id = 0;
-  bool counted_held = false;
-  int64_t counted_waiters = 0;
-  bool draining = false;
-  std::string no_quorum_why; // who answered the last change that found no quorum
+  LockRounds rounds;
+  LockWaiting waiting;
+  LockUpkeep upkeep;
   static inline const char* name_tag = "godistlock.lock";
 };
 

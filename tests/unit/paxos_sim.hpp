@@ -3,12 +3,20 @@
 // crash and come back with or without their data (the rejoin rule of
 // core/incarnation.hpp and core/rejoin.hpp), and checkers for the chosen
 // history and every trusted lease. Shared by the simulation test files.
+//
+// Every node runs the shipped proposer (core/proposer.hpp), as the lock
+// actor does: the simulation feeds it the same events (proposals, votes,
+// timers, writes made durable) and carries out its effects over the
+// simulated network, disk and timers. A node that lost its data catches up
+// through the same proposer. Over 450 lines: the network, the nodes' lives
+// and the checkers share one event loop and its state.
 #pragma once
 
 #include "core/acceptor.hpp"
 #include "core/ballot.hpp"
 #include "core/change.hpp"
 #include "core/incarnation.hpp"
+#include "core/proposer.hpp"
 #include "core/rejoin.hpp"
 #include "core/round.hpp"
 
@@ -16,6 +24,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <optional>
@@ -39,7 +48,8 @@ enum class Kind {
   accept,
   accepted,
   wake,
-  timeout,
+  timer,         // a proposer's timer (ProposerTimer in `timer`, its round in `round`)
+  durable,       // a proposer's write reached the disk (its ticket in `round`)
   crash,         // some node stops; which one is picked when it fires
   restart,       // a node boots again, with or without its data
   rejoin,        // a node that lost its data announces its new incarnation
@@ -55,8 +65,8 @@ struct Event {
   uint32_t from = 0; // node index of the sender
   uint32_t to = 0;   // node index of the receiver (proposer index for wake/timeout)
   uint64_t round = 0;
-  // Messages and timers of a rejoining node's catch-up round: handled by the
-  // node itself, not by the proposer that may run on it.
+  ProposerTimer timer = ProposerTimer::round_timeout;
+  // A wake of a rejoining node: try its catch-up again.
   bool catch_up = false;
   uint64_t life = 0;        // timers: the life of the node that set them
   uint64_t incarnation = 0; // rejoin and its answer; accepted: the voter's
@@ -83,7 +93,6 @@ struct Config {
   size_t nodes = 3;
   size_t proposers = 2;
   int ops_per_proposer = 30;
-  bool one_rtt = true;
   std::optional<size_t> drop_percent; // default: chosen by the seed
   size_t straggler_percent = 0;       // messages delayed far beyond the usual
   Us patience = 3;                    // round timeout, in maximal usual delays
@@ -95,8 +104,12 @@ struct Config {
   uint64_t lying_witness_ms = 0;    // added to every reported age
   bool wiped_votes_at_once = false; // a wiped node votes with an empty state, no rejoin
   // Promises are not made durable (only accepts are): a crash with data
-  // forgets every promise given since the node's last accept.
+  // forgets every promise given since the node's last accept. The
+  // proposers run with the mutation skip-promise-fsync.
   bool forget_promises = false;
+  // The mutation proposer-clock-expiry: expiry judged by the proposer's
+  // own acceptor, whatever epoch it holds.
+  bool proposer_clock_expiry = false;
   // Ops that replay an earlier acquire or refresh attempt of a client that
   // has moved on (one that sat in a paused node's queue, say); its answer
   // reaches nobody.
@@ -120,8 +133,7 @@ struct Stats {
            failed_rounds = 0, unknown_ops = 0, drops = 0, duplicates = 0, reservations_lapsed = 0,
            crashes_with_data = 0, crashes_without_data = 0, crashes_while_joining = 0,
            rejoins_caught_up = 0, rejoins_fresh = 0, catch_up_retries = 0, stale_refusals = 0,
-           refused_verdicts = 0, newer_incarnations = 0, stale_replays = 0, partial_rejoins = 0,
-           learned_refusals = 0;
+           refused_verdicts = 0, newer_incarnations = 0, stale_replays = 0, partial_rejoins = 0;
   void add(const Stats& o) {
     events += o.events;
     grants += o.grants;
@@ -145,7 +157,6 @@ struct Stats {
     newer_incarnations += o.newer_incarnations;
     stale_replays += o.stale_replays;
     partial_rejoins += o.partial_rejoins;
-    learned_refusals += o.learned_refusals;
   }
 };
 
@@ -171,35 +182,14 @@ struct Op {
   bool stale = false; // a replay of an earlier attempt: its client is not listening
 };
 
-struct Proposer {
+// The clients of one node, and the op it is running for them.
+struct Frontend {
   uint32_t node = 0;
-  BallotSource source{0, 0};
   std::vector<Client> clients;
   std::optional<Op> op;
   std::vector<Op> sent; // recent acquire/refresh attempts, for stale replays
-  int tries = 0;
   int ops_left = 0;
-  uint64_t round_id = 0; // 0: no round in flight
-  std::optional<Round> round;
-  // The 1-RTT path: a round that only sends accepts at a cached promise.
-  bool fast = false;
-  Ballot fast_ballot;
-  LockState fast_value;
-  Result fast_result;
-  std::set<uint32_t> fast_acks;
-  PromiseSet fast_promisers;
-  // Who accepted in the current round (node -> incarnation): their accepts
-  // are the promises a 1-RTT round at the next ballot rests on.
-  std::map<uint32_t, uint64_t> accepters;
-  // What each promiser of the current round had accepted (for lineage).
-  std::map<std::string, Ballot> promised_from;
-  struct Cached {
-    Ballot ballot;
-    LockState value;
-    PromiseSet promisers;
-    Ballot decided; // the ballot `value` was decided at
-  };
-  std::optional<Cached> cache;
+  uint64_t tag = 0; // the op's proposal
 };
 
 // One node's life beyond its acceptor record.
@@ -221,9 +211,15 @@ struct Node {
   // While joining: the peers' answers, then the catch-up round.
   std::optional<RejoinPlan> plan;
   bool catching_up = false;
-  BallotSource source{0, 0};
-  std::optional<Round> round;
-  uint64_t round_id = 0;
+  // The shipped proposer, while the node runs (up, or catching up). It
+  // refers to this node's acceptor and book.
+  std::unique_ptr<Proposer> proposer;
+  uint64_t next_tag = 0;
+  uint64_t catch_up_tag = 0; // the proposal of the catch-up in flight (0: none)
+  // The latest round the proposer prepared, and what each of its promisers
+  // had accepted (the lineage checker's parent of the accept that follows).
+  uint64_t prepared_round = 0;
+  Ballot prepared_ballot;
   std::map<std::string, Ballot> promised_from;
 };
 
@@ -244,6 +240,12 @@ public:
     max_delay_us_ = 1000 + pick(20'000);
     for (size_t i = 0; i < cfg.nodes; ++i) {
       offsets_.push_back(static_cast<Us>(rng_() % 1'000'000'000'000ull));
+      // Clock rates differ by up to the bound the lease rule assumes
+      // (docs/protocol.md section 4); the extremes are the likeliest.
+      auto r = pick(5);
+      rates_.push_back(r == 0   ? 1 - rate_bound
+                       : r == 1 ? 1 + rate_bound
+                                : 1 + rate_bound * (double(pick(2001)) / 1000 - 1));
       acceptors_.emplace_back(AcceptorRecord{}, clock(static_cast<uint32_t>(i)));
       durable_.emplace_back();
       Node node;
@@ -272,17 +274,18 @@ public:
       die.at = *cfg.dead_node_at;
       push(std::move(die));
     }
+    for (uint32_t n = 0; n < cfg.nodes; ++n)
+      start_proposer(n);
     for (size_t p = 0; p < cfg.proposers; ++p) {
-      Proposer pr;
-      pr.node = static_cast<uint32_t>(p);
-      pr.source = BallotSource(pr.node, rng_());
-      pr.ops_left = cfg.ops_per_proposer;
+      Frontend fe;
+      fe.node = static_cast<uint32_t>(p);
+      fe.ops_left = cfg.ops_per_proposer;
       for (int c = 0; c < 2; ++c) {
         Client client;
         client.owner = "p" + std::to_string(p) + "c" + std::to_string(c);
-        pr.clients.push_back(client);
+        fe.clients.push_back(client);
       }
-      proposers_.push_back(std::move(pr));
+      frontends_.push_back(std::move(fe));
       schedule_wake(p, pick(50'000));
     }
   }
@@ -327,14 +330,27 @@ public:
 
 private:
   static constexpr Us give_up_us = 600'000'000;
+  static constexpr Us disk_us = 200;          // one write, fsync included
+  static constexpr double rate_bound = 0.001; // ρ of docs/protocol.md section 4
+
+  // How long a client may trust a lease of `ttl_ms` from the send time of
+  // its attempt: a witness that times `ttl_ms` on a clock running 1+ρ fast
+  // reaches it no sooner (the client's own margin, D_c, is not modelled:
+  // this is the tightest end the rule allows, so the checker is stricter).
+  // (Less 2 us: the simulated clocks round down to whole microseconds.)
+  static Us trusted_us(uint64_t ttl_ms) {
+    return static_cast<Us>(static_cast<double>(ttl_ms) * 1000 / (1 + rate_bound)) - 2;
+  }
 
   // ------------------------------------------------------------ plumbing
 
   size_t pick(size_t n) { return n == 0 ? 0 : static_cast<size_t>(rng_() % n); }
   bool chance(size_t percent) { return pick(100) < percent; }
 
+  // Node `node`'s monotonic clock: its own offset and rate.
   Instant clock(uint32_t node) const {
-    return Instant{} + std::chrono::microseconds(offsets_[node] + now_);
+    auto local = static_cast<Us>(static_cast<double>(now_) * rates_[node]);
+    return Instant{} + std::chrono::microseconds(offsets_[node] + local);
   }
 
   void push(Event ev) {
@@ -360,15 +376,17 @@ private:
     }
   }
 
-  // A timer of node `n` (its proposer's, or with `catch_up` its own); it
-  // dies with the node.
-  void schedule(Kind kind, uint32_t n, Us delay, bool catch_up = false, uint64_t round = 0) {
+  // A timer of node `n` (its clients', or with `catch_up` its rejoin's);
+  // it dies with the node.
+  void schedule(Kind kind, uint32_t n, Us delay, bool catch_up = false, uint64_t round = 0,
+                ProposerTimer timer = ProposerTimer::round_timeout) {
     Event ev;
     ev.kind = kind;
     ev.to = n;
     ev.at = now_ + delay;
     ev.catch_up = catch_up;
     ev.round = round;
+    ev.timer = timer;
     ev.life = nodes_[n].life;
     push(std::move(ev));
   }
@@ -393,8 +411,8 @@ private:
     if (ev.kind != Kind::crash && ev.kind != Kind::restart && ev.kind != Kind::die &&
         nodes_[ev.to].status == Status::down)
       return;
-    if (ev.life != nodes_[ev.to].life &&
-        (ev.kind == Kind::wake || ev.kind == Kind::timeout || ev.kind == Kind::rejoin_tick))
+    if (ev.life != nodes_[ev.to].life && (ev.kind == Kind::wake || ev.kind == Kind::timer ||
+                                          ev.kind == Kind::durable || ev.kind == Kind::rejoin_tick))
       return;
     switch (ev.kind) {
     case Kind::prepare: {
@@ -413,7 +431,7 @@ private:
       reply.from = ev.to;
       reply.to = ev.from;
       reply.round = ev.round;
-      reply.catch_up = ev.catch_up;
+      reply.life = ev.life;
       reply.promise = std::make_shared<const Promise>(std::move(p));
       send(std::move(reply));
       break;
@@ -427,6 +445,7 @@ private:
         a = acceptors_[ev.to].accept(ev.ballot, *ev.value, ev.next_promise, clock(ev.to));
       else
         ++stats_.stale_refusals;
+      a.voter = Voter{node.id, node.incarnation};
       if (a.ok) {
         record_accept(ev.to, ev.ballot, *ev.value);
         durable_[ev.to] = acceptors_[ev.to].record();
@@ -437,54 +456,48 @@ private:
       reply.from = ev.to;
       reply.to = ev.from;
       reply.round = ev.round;
-      reply.catch_up = ev.catch_up;
+      reply.life = ev.life;
       reply.incarnation = node.incarnation;
       reply.accepted = a;
       send(std::move(reply));
       break;
     }
     case Kind::promise:
+    case Kind::accepted: {
+      // To the proposer of the life that asked, about the round in flight.
+      auto& node = nodes_[ev.to];
+      if (ev.life != node.life || !node.proposer || !node.proposer->in_round(ev.round))
+        break;
       learn(ev);
-      if (ev.catch_up)
-        on_catch_up_promise(ev);
-      else if (nodes_[ev.to].status == Status::up)
-        on_promise(proposers_[ev.to], ev);
+      auto voter = ev.from + 1; // 0 is the proposer's own acceptor
+      if (ev.kind == Kind::promise) {
+        if (ev.promise->ok && ev.round == node.prepared_round)
+          node.promised_from.emplace(ev.promise->voter.node, ev.promise->accepted);
+        apply(ev.to, node.proposer->on_promise(ev.round, voter, *ev.promise, clock(ev.to)));
+      } else {
+        apply(ev.to, node.proposer->on_accepted(ev.round, voter, ev.accepted, clock(ev.to)));
+      }
       break;
-    case Kind::accepted:
-      learn(ev);
-      if (ev.catch_up)
-        on_catch_up_accepted(ev);
-      else if (nodes_[ev.to].status == Status::up)
-        on_accepted(proposers_[ev.to], ev);
-      break;
+    }
     case Kind::wake: {
+      auto& node = nodes_[ev.to];
       if (ev.catch_up) {
-        auto& node = nodes_[ev.to];
-        if (node.status == Status::joining && node.catching_up && !node.round)
+        if (node.status == Status::joining && node.catching_up && node.catch_up_tag == 0)
           start_catch_up(ev.to);
         break;
       }
-      if (nodes_[ev.to].status != Status::up)
-        break;
-      auto& p = proposers_[ev.to];
-      if (p.op)
-        start_round(p);
-      else
-        start_op(p);
+      if (node.status == Status::up && ev.to < frontends_.size() && !frontends_[ev.to].op)
+        start_op(frontends_[ev.to]);
       break;
     }
-    case Kind::timeout: {
-      if (ev.catch_up) {
-        auto& node = nodes_[ev.to];
-        if (node.status == Status::joining && ev.round == node.round_id && node.round_id != 0)
-          catch_up_failed(ev.to, Ballot{});
-        break;
-      }
-      auto& p = proposers_[ev.to];
-      if (ev.round == p.round_id && p.round_id != 0)
-        round_failed(p, Ballot{});
+    case Kind::timer:
+      if (nodes_[ev.to].proposer)
+        apply(ev.to, nodes_[ev.to].proposer->on_timer(ev.timer, ev.round, clock(ev.to)));
       break;
-    }
+    case Kind::durable:
+      if (nodes_[ev.to].proposer)
+        apply(ev.to, nodes_[ev.to].proposer->on_durable(ev.round, clock(ev.to)));
+      break;
     case Kind::crash:
       crash();
       break;
@@ -517,10 +530,10 @@ private:
       nodes_[ev.to].book->learn(*ev.known);
   }
 
-  // Sends a round's message to every node; a catch-up round only to the
-  // peers (the node forgot what it promised, so it does not vote).
-  void broadcast(uint32_t from, uint64_t round, bool catch_up, Kind kind, const Ballot& b,
-                 const LockState* v, const Ballot& nb, const PromiseSet* promisers) {
+  // Sends a round's message to every peer of node `from` (its proposer
+  // asks its own acceptor itself).
+  void broadcast(uint32_t from, uint64_t round, Kind kind, const Ballot& b, const LockState* v,
+                 const Ballot& nb, const PromiseSet* promisers) {
     std::shared_ptr<const LockState> value;
     if (v)
       value = std::make_shared<const LockState>(*v);
@@ -528,14 +541,14 @@ private:
     if (promisers)
       set = std::make_shared<const PromiseSet>(*promisers);
     for (uint32_t n = 0; n < cfg_.nodes; ++n) {
-      if (catch_up && n == from)
+      if (n == from)
         continue;
       Event ev;
       ev.kind = kind;
       ev.from = from;
       ev.to = n;
       ev.round = round;
-      ev.catch_up = catch_up;
+      ev.life = nodes_[from].life;
       ev.ballot = b;
       ev.next_promise = nb;
       ev.value = value;
@@ -544,9 +557,92 @@ private:
     }
   }
 
-  void broadcast(Proposer& p, Kind kind, const Ballot& b, const LockState* v, const Ballot& nb,
-                 const PromiseSet* promisers = nullptr) {
-    broadcast(p.node, p.round_id, false, kind, b, v, nb, promisers);
+  // ------------------------------------------------------------ the proposer
+
+  // A new process on node `n` (or the first): its proposer, set up as the
+  // lock actor sets it up, over the node's acceptor and book.
+  void start_proposer(uint32_t n) {
+    ProposerSetup setup;
+    setup.quorum = quorum_;
+    setup.round_timeout = Millis((round_timeout_us() + 999) / 1000);
+    if (cfg_.forget_promises)
+      setup.mutation = Mutation::skip_promise_fsync;
+    else if (cfg_.proposer_clock_expiry)
+      setup.mutation = Mutation::proposer_clock_expiry;
+    setup.seed = rng_();
+    BallotSource ballots(n, rng_()); // a new process, a new nonce
+    auto& record = acceptors_[n].record();
+    ballots.observe(record.promised);
+    ballots.observe(record.accepted);
+    auto& node = nodes_[n];
+    node.proposer =
+        std::make_unique<Proposer>(setup, ballots, acceptors_[n], *node.book, [this, n] {
+          return Voter{nodes_[n].id, nodes_[n].incarnation};
+        });
+    node.catch_up_tag = 0;
+    node.prepared_round = 0;
+  }
+
+  // Carries out what node `n`'s proposer asked for, as the lock actor does.
+  void apply(uint32_t n, ProposerEffects effects) {
+    auto& node = nodes_[n];
+    for (auto& effect : effects) {
+      if (auto* p = std::get_if<SendPrepare>(&effect)) {
+        node.prepared_round = p->round;
+        node.prepared_ballot = p->ballot;
+        node.promised_from.clear();
+        if (node.status == Status::up) // it promised first (a catching-up node does not vote)
+          node.promised_from.emplace(node.id, acceptors_[n].record().accepted);
+        broadcast(n, p->round, Kind::prepare, p->ballot, nullptr, Ballot{}, nullptr);
+      } else if (auto* a = std::get_if<SendAccept>(&effect)) {
+        // After a prepare, built on the highest value its promisers had
+        // accepted; on the one-round-trip path, on the proposer's previous
+        // decision, whose accepts promised this ballot.
+        bool prepared = a->round == node.prepared_round && a->ballot == node.prepared_ballot;
+        note_parent(a->ballot,
+                    prepared ? adopted(a->promise_set, node.promised_from)
+                             : Ballot{a->ballot.counter - 1, a->ballot.node, a->ballot.nonce});
+        broadcast(n, a->round, Kind::accept, a->ballot, &a->value, a->next_promise,
+                  &a->promise_set);
+      } else if (auto* w = std::get_if<Persist>(&effect)) {
+        if (w->write)
+          durable_[n] = acceptors_[n].record();
+        // Writes complete in order: one fixed disk latency keeps them so.
+        schedule(Kind::durable, n, disk_us, false, w->ticket);
+      } else if (auto* t = std::get_if<ArmTimer>(&effect)) {
+        if (t->kind == ProposerTimer::retry)
+          ++stats_.failed_rounds;
+        // The delay runs on the node's clock.
+        auto delay = static_cast<double>(t->delay.count()) * 1000 / rates_[n];
+        schedule(Kind::timer, n, static_cast<Us>(delay) + 1, false, t->round, t->kind);
+      } else if (std::holds_alternative<AcceptorChanged>(effect)) {
+        auto& record = acceptors_[n].record();
+        record_accept(n, record.accepted, record.value);
+      } else if (auto* f = std::get_if<Finished>(&effect)) {
+        finished(n, *f);
+      }
+    }
+  }
+
+  void finished(uint32_t n, const Finished& f) {
+    auto& node = nodes_[n];
+    if (node.catch_up_tag != 0 && f.tag == node.catch_up_tag) {
+      node.catch_up_tag = 0;
+      caught_up(n, f);
+      return;
+    }
+    if (n >= frontends_.size() || !frontends_[n].op || frontends_[n].tag != f.tag)
+      return;
+    auto& fe = frontends_[n];
+    if (!f.decided) {
+      unknown_outcome(fe);
+      return;
+    }
+    if (f.read_only)
+      ++stats_.read_only;
+    else if (f.ballot != node.prepared_ballot)
+      ++stats_.fast_decisions;
+    decided(fe, f.ballot, f.result, f.read_only);
   }
 
   // ------------------------------------------------------------ clients
@@ -555,7 +651,7 @@ private:
     sent_at_[std::make_tuple(o.client, o.request, o.attempt)] = now_;
   }
 
-  void start_op(Proposer& p) {
+  void start_op(Frontend& p) {
     if (p.ops_left <= 0)
       return;
     --p.ops_left;
@@ -563,8 +659,7 @@ private:
       ++stats_.stale_replays;
       p.op = p.sent[pick(p.sent.size())];
       p.op->stale = true;
-      p.tries = 0;
-      start_round(p);
+      propose_op(p);
       return;
     }
     Op op;
@@ -615,18 +710,17 @@ private:
         // chosen (or adopted by another round) before any answer comes, and
         // it also ends what an earlier, vanished attempt of this owner
         // trusted (docs/protocol.md, shared owners). Trust the earlier end.
-        c.valid_until = std::min(c.valid_until, now_ + op.ttl * 1000);
+        c.valid_until = std::min(c.valid_until, now_ + trusted_us(op.ttl));
         p.sent.push_back(op);
         if (p.sent.size() > 8)
           p.sent.erase(p.sent.begin());
       }
     }
     p.op = op;
-    p.tries = 0;
-    start_round(p);
+    propose_op(p);
   }
 
-  Change make_change(const Proposer& p) const {
+  Change make_change(const Frontend& p) const {
     const Op& op = *p.op;
     switch (op.kind) {
     case OpKind::acquire: {
@@ -653,146 +747,42 @@ private:
     return [](LockState& s, WitnessAge age) { return handoff(s, age); };
   }
 
-  void start_round(Proposer& p) {
-    p.round_id = ++round_counter_;
-    p.accepters.clear();
-    p.promised_from.clear();
-    schedule(Kind::timeout, p.node, round_timeout_us(), false, p.round_id);
-    auto change = make_change(p);
-    if (cfg_.one_rtt && p.cache && p.op->kind != OpKind::handoff && chance(70)) {
-      // Accept-only round at the promise the last accept secured; that
-      // round's accepts are the promises this one rests on.
-      auto cached = std::move(*p.cache);
-      auto& b = cached.ballot;
-      p.cache.reset();
-      p.source.observe(b); // never issue this ballot again
-      LockState next = cached.value;
-      p.fast_result = change(next, std::nullopt);
-      if (next.epoch.number != cached.value.epoch.number)
-        next.epoch.origin = b;
-      p.fast = true;
-      p.fast_ballot = b;
-      p.fast_value = next;
-      p.fast_acks.clear();
-      p.fast_promisers = std::move(cached.promisers);
-      p.round.reset();
-      if (!own_admit(p, p.fast_promisers, b))
-        return;
-      note_parent(b, cached.decided);
-      broadcast(p, Kind::accept, b, &p.fast_value, Ballot{b.counter + 1, b.node, b.nonce},
-                &p.fast_promisers);
-      return;
+  // Proposes the op as the lock actor does (a release may find its own
+  // earlier effect once a round for it was lost).
+  void propose_op(Frontend& p) {
+    auto& node = nodes_[p.node];
+    p.tag = ++node.next_tag;
+    std::shared_ptr<bool> retried;
+    Change change = make_change(p);
+    if (p.op->kind == OpKind::release) {
+      retried = std::make_shared<bool>(false);
+      auto token = p.op->token;
+      change = [token, retried](LockState& s, WitnessAge age) {
+        return release(s, age, token, *retried);
+      };
     }
-    p.fast = false;
-    p.cache.reset();
-    p.round.emplace(p.source.next(), quorum_, std::move(change));
-    broadcast(p, Kind::prepare, p.round->ballot(), nullptr, Ballot{});
-  }
-
-  void on_promise(Proposer& p, const Event& ev) {
-    if (ev.round != p.round_id || p.round_id == 0 || p.fast || !p.round)
-      return;
-    if (ev.promise->ok)
-      p.promised_from.emplace(ev.promise->voter.node, ev.promise->accepted);
-    auto before = p.round->phase();
-    auto phase = p.round->on_promise(ev.from, *ev.promise);
-    if (before == Round::Phase::preparing && phase == Round::Phase::accepting) {
-      if (!own_admit(p, p.round->promise_set(), p.round->ballot()))
-        return;
-      note_parent(p.round->ballot(), adopted(*p.round, p.promised_from));
-      broadcast(p, Kind::accept, p.round->ballot(), &p.round->proposal(), p.round->next_promise(),
-                &p.round->promise_set());
-    } else if (phase == Round::Phase::decided) {
-      ++stats_.read_only;
-      decided(p, p.round->ballot(), p.round->result(), true);
-    } else if (phase == Round::Phase::failed) {
-      round_failed(p, p.round->conflict());
-    }
-  }
-
-  // As lock_actor.cpp's start_accept: the proposer's node admits the
-  // round's promise set before any accept leaves it.
-  bool own_admit(Proposer& p, const PromiseSet& set, const Ballot& b) {
-    if (nodes_[p.node].book->admit(set, b.counter))
-      return true;
-    ++stats_.learned_refusals;
-    p.fast = false;
-    round_failed(p, Ballot{});
-    return false;
-  }
-
-  PromiseSet voters(const std::map<uint32_t, uint64_t>& who) const {
-    PromiseSet out;
-    for (auto& [n, incarnation] : who)
-      out.push_back(Voter{nodes_[n].id, incarnation});
-    return out;
-  }
-
-  void on_accepted(Proposer& p, const Event& ev) {
-    if (ev.round != p.round_id || p.round_id == 0)
-      return;
-    if (ev.accepted.ok)
-      p.accepters.emplace(ev.from, ev.incarnation);
-    if (p.fast) {
-      if (!ev.accepted.ok) {
-        round_failed(p, ev.accepted.conflict);
-        return;
-      }
-      p.fast_acks.insert(ev.from);
-      if (p.fast_acks.size() >= quorum_) {
-        ++stats_.fast_decisions;
-        auto b = p.fast_ballot;
-        p.cache = Proposer::Cached{Ballot{b.counter + 1, b.node, b.nonce}, p.fast_value,
-                                   voters(p.accepters), b};
-        decided(p, b, p.fast_result, false);
-      }
-      return;
-    }
-    if (!p.round)
-      return;
-    auto phase = p.round->on_accepted(ev.from, ev.accepted);
-    if (phase == Round::Phase::decided) {
-      if (cfg_.one_rtt)
-        p.cache = Proposer::Cached{p.round->next_promise(), p.round->proposal(),
-                                   voters(p.accepters), p.round->ballot()};
-      decided(p, p.round->ballot(), p.round->result(), false);
-    } else if (phase == Round::Phase::failed) {
-      round_failed(p, p.round->conflict());
-    }
-  }
-
-  void round_failed(Proposer& p, const Ballot& conflict) {
-    ++stats_.failed_rounds;
-    p.source.observe(conflict);
-    p.cache.reset(); // never reuse a ballot that may carry another value
-    p.round_id = 0;
-    p.round.reset();
-    p.fast = false;
-    if (++p.tries >= 4) {
-      unknown_outcome(p);
-      return;
-    }
-    schedule_wake(p.node, 1000 + pick(30'000)); // randomized backoff
+    apply(p.node, node.proposer->propose(Proposal{std::move(change), p.tag, false, retried},
+                                         clock(p.node)));
   }
 
   // The client never learned the outcome: it must assume the worst.
-  void unknown_outcome(Proposer& p) {
+  void unknown_outcome(Frontend& p) {
     lose_op(p);
     next_op(p);
   }
 
-  void lose_op(Proposer& p) {
+  void lose_op(Frontend& p) {
     ++stats_.unknown_ops;
     const Op op = *p.op;
     p.op.reset();
     if (!op.stale && (op.kind == OpKind::acquire || op.kind == OpKind::refresh)) {
       auto& c = p.clients[op.client];
       if (c.token) // a lease change may have happened: keep the earlier deadline
-        c.valid_until = std::min(c.valid_until, op.sent_at + op.ttl * 1000);
+        c.valid_until = std::min(c.valid_until, op.sent_at + trusted_us(op.ttl));
     }
   }
 
-  void decided(Proposer& p, const Ballot& ballot, const Result& r, bool read_only) {
+  void decided(Frontend& p, const Ballot& ballot, const Result& r, bool read_only) {
     if (!read_only) {
       auto it = acceptors_of_.find(ballot);
       if (it == acceptors_of_.end() || it->second.size() < quorum_)
@@ -800,9 +790,6 @@ private:
     }
     const Op op = *p.op;
     p.op.reset();
-    p.round_id = 0;
-    p.round.reset();
-    p.fast = false;
     if (r.expired_holder)
       ++stats_.takeovers;
     if (op.stale) {
@@ -844,7 +831,7 @@ private:
       fail("lease timed from an attempt that was never sent");
       return 0;
     }
-    return it->second + r.lease_ms * 1000;
+    return it->second + trusted_us(r.lease_ms);
   }
 
   void on_granted(Client& c, const Ballot& ballot, const Result& r) {
@@ -866,7 +853,7 @@ private:
     grants_.push_back(Grant{ballot, r.token, owner});
     if (end <= now_)
       return;
-    for (auto& p : proposers_)
+    for (auto& p : frontends_)
       for (auto& other : p.clients)
         if (other.owner != owner && other.valid_until > now_) {
           std::ostringstream os;
@@ -876,7 +863,7 @@ private:
         }
   }
 
-  void next_op(Proposer& p) {
+  void next_op(Frontend& p) {
     Us gap = chance(4) ? 2'500'000 + pick(1'000'000) : pick(150'000);
     schedule_wake(p.node, gap);
   }
@@ -901,8 +888,8 @@ private:
     node.status = Status::down;
     ++node.life;
     node.plan.reset();
-    node.round.reset();
-    node.round_id = 0;
+    node.proposer.reset();
+    node.catch_up_tag = 0;
     node.catching_up = false;
     // A node that crashes while catching up comes back as a new incarnation
     // in any case (it never finished learning what it forgot).
@@ -915,18 +902,10 @@ private:
       ++stats_.crashes_with_data;
     else
       ++stats_.crashes_without_data;
-    if (n < proposers_.size()) {
-      // The proposer's round dies with the process; its client is left not
-      // knowing whether the change happened.
-      auto& p = proposers_[n];
-      if (p.op)
-        lose_op(p);
-      p.round_id = 0;
-      p.round.reset();
-      p.fast = false;
-      p.cache.reset();
-      p.tries = 0;
-    }
+    // The proposer's round dies with the process; its client is left not
+    // knowing whether the change happened.
+    if (n < frontends_.size() && frontends_[n].op)
+      lose_op(frontends_[n]);
     // Some restarts come back within a message delay, so messages of the
     // old life still arrive after the new one started.
     Us downtime = chance(25) ? pick(2 * max_delay_us_) : 50'000 + pick(2'000'000);
@@ -936,8 +915,8 @@ private:
   // The dead node stops for good, once that leaves a majority up.
   void die(const Event& ev) {
     uint32_t n = ev.to;
-    if (n < proposers_.size()) {
-      fail("the dead node runs a proposer");
+    if (n < frontends_.size()) {
+      fail("the dead node has clients");
       return;
     }
     size_t out = static_cast<size_t>(std::count_if(
@@ -952,8 +931,8 @@ private:
     node.status = Status::down;
     ++node.life; // voids its timers and any pending restart
     node.plan.reset();
-    node.round.reset();
-    node.round_id = 0;
+    node.proposer.reset();
+    node.catch_up_tag = 0;
     node.catching_up = false;
   }
 
@@ -991,18 +970,17 @@ private:
     ask_peers(n);
   }
 
+  // A node that caught up keeps the proposer that did it; one that
+  // restarted gets a new one.
   void start_voting(uint32_t n) {
     auto& node = nodes_[n];
     node.status = Status::up;
     node.plan.reset();
-    node.round.reset();
-    node.round_id = 0;
     node.catching_up = false;
-    if (n < proposers_.size()) {
-      auto& p = proposers_[n];
-      p.source = BallotSource(p.node, rng_()); // a new process, a new nonce
+    if (!node.proposer)
+      start_proposer(n);
+    if (n < frontends_.size())
       schedule_wake(n, pick(50'000));
-    }
   }
 
   // ------------------------------------------------------------ rejoin
@@ -1087,8 +1065,8 @@ private:
     case Verdict::catch_up:
       node.book->learn(node.plan->incarnations());
       node.catching_up = true;
-      node.source = BallotSource(ev.to, rng_());
-      node.source.observe(Ballot{node.plan->ballot_floor(), 0, 0});
+      start_proposer(ev.to);
+      node.proposer->observe(Ballot{node.plan->ballot_floor(), 0, 0});
       start_catch_up(ev.to);
       return;
     case Verdict::needs_bootstrap:
@@ -1100,70 +1078,40 @@ private:
     }
   }
 
-  // The x -> x round over the peers, at a ballot above all they had seen.
+  // The x -> x round over the peers, at a ballot above all they had seen,
+  // run by the node's proposer as the lock actor runs it on a rejoin.
   void start_catch_up(uint32_t n) {
     auto& node = nodes_[n];
-    node.round_id = ++round_counter_;
-    node.promised_from.clear();
-    node.round.emplace(
-        node.source.next(), quorum_, [](LockState& s, WitnessAge age) { return unchanged(s, age); },
-        0, true);
-    schedule(Kind::timeout, n, round_timeout_us(), true, node.round_id);
-    broadcast(n, node.round_id, true, Kind::prepare, node.round->ballot(), nullptr, Ballot{},
-              nullptr);
+    node.catch_up_tag = ++node.next_tag;
+    apply(n, node.proposer->propose(
+                 Proposal{[](LockState& s, WitnessAge age) { return unchanged(s, age); },
+                          node.catch_up_tag, true, nullptr},
+                 clock(n)));
   }
 
-  void on_catch_up_promise(const Event& ev) {
-    auto& node = nodes_[ev.to];
-    if (node.status != Status::joining || ev.round != node.round_id || !node.round)
-      return;
-    auto& r = *node.round;
-    if (ev.promise->ok)
-      node.promised_from.emplace(ev.promise->voter.node, ev.promise->accepted);
-    auto before = r.phase();
-    auto phase = r.on_promise(ev.from, *ev.promise);
-    if (before == Round::Phase::preparing && phase == Round::Phase::accepting) {
-      note_parent(r.ballot(), adopted(r, node.promised_from));
-      broadcast(ev.to, node.round_id, true, Kind::accept, r.ballot(), &r.proposal(),
-                r.next_promise(), &r.promise_set());
-    } else if (phase == Round::Phase::decided)
-      fail("a catch-up round decided without writing its value");
-    else if (phase == Round::Phase::failed)
-      catch_up_failed(ev.to, r.conflict());
-  }
-
-  void on_catch_up_accepted(const Event& ev) {
-    auto& node = nodes_[ev.to];
-    if (node.status != Status::joining || ev.round != node.round_id || !node.round)
-      return;
-    auto& r = *node.round;
-    auto phase = r.on_accepted(ev.from, ev.accepted);
-    if (phase == Round::Phase::failed) {
-      catch_up_failed(ev.to, r.conflict());
+  void caught_up(uint32_t n, const Finished& f) {
+    if (!f.decided) {
+      ++stats_.catch_up_retries;
+      schedule(Kind::wake, n, 1000 + pick(30'000), true);
       return;
     }
-    if (phase != Round::Phase::decided)
+    if (f.read_only) {
+      fail("a catch-up round decided without writing its value");
       return;
-    auto it = acceptors_of_.find(r.ballot());
-    if (it == acceptors_of_.end() || it->second.size() < quorum_ || it->second.count(ev.to))
-      fail("catch-up round " + to_string(r.ballot()) + " decided without a quorum of peers");
-    // The value a majority of the peers now holds, above all they had
-    // seen: from here on this node votes with it.
-    acceptors_[ev.to] =
-        Acceptor(AcceptorRecord{r.ballot(), r.ballot(), r.proposal()}, clock(ev.to));
-    durable_[ev.to] = acceptors_[ev.to].record();
-    record_accept(ev.to, r.ballot(), r.proposal());
+    }
+    auto it = acceptors_of_.find(f.ballot);
+    if (it == acceptors_of_.end() || it->second.size() < quorum_ || it->second.count(n))
+      fail("catch-up round " + to_string(f.ballot) + " decided without a quorum of peers");
+    // The proposer installed the value a majority of the peers now holds,
+    // above all they had seen: from here on this node votes with it.
+    auto& record = acceptors_[n].record();
+    if (record.accepted != f.ballot)
+      fail("catch-up round " + to_string(f.ballot) + " left the acceptor at " +
+           to_string(record.accepted));
+    durable_[n] = record;
+    record_accept(n, record.accepted, record.value);
     ++stats_.rejoins_caught_up;
-    start_voting(ev.to);
-  }
-
-  void catch_up_failed(uint32_t n, const Ballot& conflict) {
-    auto& node = nodes_[n];
-    ++stats_.catch_up_retries;
-    node.source.observe(conflict);
-    node.round.reset();
-    node.round_id = 0;
-    schedule(Kind::wake, n, 1000 + pick(30'000), true);
+    start_voting(n);
   }
 
   // ------------------------------------------------------------ invariants
@@ -1180,9 +1128,9 @@ private:
   }
 
   // The highest accepted ballot among the promises the round counted.
-  static Ballot adopted(const Round& r, const std::map<std::string, Ballot>& promised_from) {
+  static Ballot adopted(const PromiseSet& set, const std::map<std::string, Ballot>& promised_from) {
     Ballot best;
-    for (auto& voter : r.promise_set()) {
+    for (auto& voter : set) {
       auto it = promised_from.find(voter.node);
       if (it != promised_from.end() && it->second > best)
         best = it->second;
@@ -1260,13 +1208,13 @@ private:
   Us max_delay_us_ = 1000;
   Us now_ = 0;
   uint64_t seq_ = 0;
-  uint64_t round_counter_ = 0;
   uint64_t next_request_ = 0;
   std::vector<Us> offsets_;
+  std::vector<double> rates_;
   std::vector<Acceptor> acceptors_;
   std::vector<AcceptorRecord> durable_; // what survives a crash with data
   std::vector<Node> nodes_;
-  std::vector<Proposer> proposers_;
+  std::vector<Frontend> frontends_;
   std::priority_queue<Event, std::vector<Event>, Later> events_;
   std::map<std::tuple<std::string, uint64_t, uint32_t>, Us> sent_at_;
   std::map<Ballot, LockState> value_at_;
@@ -1283,23 +1231,43 @@ private:
 
 namespace sim {
 
+// The command that runs `seed` of the current test case alone.
+inline std::string replay_command(uint32_t seed) {
+  namespace utf = boost::unit_test;
+  auto& tc = utf::framework::current_test_case();
+  auto& suite = utf::framework::get<utf::test_suite>(tc.p_parent_id);
+  return "GDL_SIM_SEED=" + std::to_string(seed) +
+         " build/bin/unit_tests --run_test=" + suite.p_name.get() + "/" + tc.p_name.get();
+}
+
+// GDL_SIM_SEED=N: run only seed N (to replay a failure).
+inline std::optional<uint32_t> replayed_seed() {
+  const char* v = std::getenv("GDL_SIM_SEED");
+  if (!v || !*v)
+    return std::nullopt;
+  return static_cast<uint32_t>(std::strtoul(v, nullptr, 10));
+}
+
 // Runs seeds 1..`seeds` of correct nodes configured by `configure`, adds
-// their stats to `total` and reports each violation with its seed; stops
-// after 3. Returns how many seeds failed.
+// their stats to `total` and reports each violation with its seed and the
+// command that replays it; stops after 3. Returns how many seeds failed.
 template <class Configure> int runs_failed(uint32_t seeds, Stats& total, Configure configure) {
   int failures = 0;
-  for (uint32_t seed = 1; seed <= seeds && failures < 3; ++seed) {
+  uint32_t first = 1;
+  if (auto only = replayed_seed()) {
+    first = *only;
+    seeds = *only;
+  }
+  for (uint32_t seed = first; seed <= seeds && failures < 3; ++seed) {
     Config cfg;
     cfg.seed = seed;
     configure(cfg);
     Simulation s(cfg);
     auto error = s.run();
     total.add(s.stats());
-    BOOST_TEST_CONTEXT("seed " << seed) {
-      if (!error.empty()) {
-        ++failures;
-        BOOST_ERROR(error);
-      }
+    if (!error.empty()) {
+      ++failures;
+      BOOST_ERROR(error << "\n  replay: " << replay_command(seed));
     }
   }
   return failures;
@@ -1311,8 +1279,13 @@ template <class Configure> int runs_failed(uint32_t seeds, Stats& total, Configu
 template <class Configure>
 int runs_caught(uint32_t seeds, const char* what, Configure configure, int enough = 1 << 30) {
   int caught = 0;
+  uint32_t runs = 0;
   uint32_t seed = 1;
-  for (; seed <= seeds && caught < enough; ++seed) {
+  if (auto only = replayed_seed()) {
+    seed = *only;
+    seeds = *only;
+  }
+  for (; seed <= seeds && caught < enough; ++seed, ++runs) {
     Config cfg;
     cfg.seed = seed;
     cfg.proposers = 3;
@@ -1320,9 +1293,10 @@ int runs_caught(uint32_t seeds, const char* what, Configure configure, int enoug
     Simulation s(cfg);
     auto error = s.run();
     if (!error.empty() && caught++ == 0)
-      BOOST_TEST_MESSAGE("first caught (seed " << seed << "): " << error);
+      BOOST_TEST_MESSAGE("first caught (seed " << seed << "): " << error
+                                               << "\n  replay: " << replay_command(seed));
   }
-  BOOST_TEST_MESSAGE(what << " caught in " << caught << " of " << seed - 1 << " runs");
+  BOOST_TEST_MESSAGE(what << " caught in " << caught << " of " << runs << " runs");
   return caught;
 }
 
