@@ -16,7 +16,7 @@ namespace {
 
 using self_ptr = lock_actor::stateful_pointer<lock_state>;
 using messages::wire_response;
-using promise_t = caf::typed_response_promise<wire_response>;
+using promise_t = MeteredPromise;
 using std::chrono::milliseconds;
 
 // Rounds lost to competing proposers before the request is answered "no
@@ -176,6 +176,7 @@ void finish_round(self_ptr self, bool decided) {
 void retry_after_conflict(self_ptr self, const core::Ballot& conflict) {
   auto& st = self->state;
   auto& flight = *st.in_flight;
+  st.ctx->metrics->round_conflict();
   st.ballots.observe(conflict);
   st.cached.reset();
   if (flight.pending.retried)
@@ -293,6 +294,7 @@ bool try_one_round_trip(self_ptr self) {
 
 void run_round(self_ptr self) {
   auto& st = self->state;
+  st.ctx->metrics->round_started();
   auto& flight = *st.in_flight;
   auto ballot = st.ballots.next();
   // A refusal fails the round at once: waiting for the remaining votes could
@@ -567,6 +569,7 @@ void update_gauges(self_ptr self) {
     c.waiters += waiters - st.counted_waiters;
     st.counted_waiters = waiters;
   }
+  st.ctx->metrics->holder_seen(st.name, v.holder ? v.holder->token : 0);
 }
 
 void maybe_rest_later(self_ptr self) {
@@ -861,7 +864,7 @@ lock_actor::behavior_type lock_actor_impl(lock_actor::stateful_pointer<lock_stat
         if (req.op_case() == wire::Request::OP_NOT_SET || req.has_stats())
           return error_response(wire::INVALID_ARGUMENT, "unknown operation", req.request_id());
         auto sender = self->current_sender(); // the promise takes it over
-        auto rp = self->make_response_promise<wire_response>();
+        promise_t rp{self->make_response_promise<wire_response>(), st.ctx->metrics, req};
         if (req.has_acquire())
           handle_acquire(self, std::move(req), rp, sender);
         else if (req.has_release())
@@ -872,7 +875,7 @@ lock_actor::behavior_type lock_actor_impl(lock_actor::stateful_pointer<lock_stat
           handle_observe(self, req, rp);
         else
           handle_cancel(self, req, rp);
-        return rp;
+        return rp.caf_promise();
       },
       [=](atoms::handoff, uint64_t epoch) {
         auto& st = self->state;

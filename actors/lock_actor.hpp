@@ -3,6 +3,7 @@
 // themselves live in core/ (change.hpp, round.hpp, acceptor.hpp).
 #pragma once
 
+#include "actors/metered_promise.hpp"
 #include "actors/node_context.hpp"
 #include "core/acceptor.hpp"
 #include "core/round.hpp"
@@ -21,7 +22,7 @@ namespace godistlock::actors {
 struct ParkedAcquire {
   uint64_t id = 0;
   wire::Request request;
-  caf::typed_response_promise<messages::wire_response> promise;
+  MeteredPromise promise;
   caf::actor_addr requester; // monitored: a dead requester is never granted
   bool final_window = false; // its wait ends with this window
   bool claiming = false;     // an acquire round for it is under way
