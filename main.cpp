@@ -7,6 +7,7 @@
 #include "core/wal.hpp"
 #include "godistlock/version.hpp"
 #include "net/endpoint.hpp"
+#include "net/metrics_server.hpp"
 #include "net/system_config.hpp"
 
 #include <caf/all.hpp>
@@ -14,6 +15,7 @@
 
 #include <csignal>
 #include <iostream>
+#include <memory>
 
 using namespace godistlock;
 
@@ -58,6 +60,18 @@ int main(int argc, char** argv) {
     if (!cli.node.fsync)
       GDL_WARN("--durability none: acknowledged grants and releases are NOT synced to disk "
                "and can be lost in a crash. For experiments and benchmarks only.");
+    std::unique_ptr<net::MetricsServer> metrics;
+    if (cli.metrics) {
+      metrics = std::make_unique<net::MetricsServer>(
+          *cli.metrics,
+          std::vector<std::shared_ptr<prometheus::Collectable>>{
+              node.metrics()->registry(),
+              actors::stats_collectable([&node] { return node.stats(std::chrono::seconds(1)); })},
+          [&node] { return actors::health_of(node.stats(std::chrono::seconds(1))); });
+      auto shown = *cli.metrics;
+      shown.port = metrics->port();
+      GDL_INFO("metrics on http://" << shown.to_string() << "/metrics and /healthz");
+    }
     auto bound = cli.node.listen;
     bound.port = node.port();
     GDL_INFO("godistlock-node " << cli.node.id << " ready on " << bound.to_string() << " (data dir "
@@ -73,12 +87,14 @@ int main(int argc, char** argv) {
     int signal = 0;
     sigwait(&stop_signals, &signal);
     if (auto reason = node.fatal_reason(); !reason.empty()) {
+      metrics.reset();
       node.stop();
       GDL_ERROR("stopped: " << reason);
       return 1;
     }
     GDL_INFO("signal " << signal << ": draining");
     node.drain(std::chrono::seconds(5));
+    metrics.reset(); // no scrape asks the node from here on
     node.stop();
     GDL_INFO("stopped");
   } catch (const core::StorageError& e) {

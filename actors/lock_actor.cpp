@@ -79,7 +79,7 @@ lock_actor::behavior_type lock_actor_impl(lock_actor::stateful_pointer<lock_stat
         if (req.op_case() == wire::Request::OP_NOT_SET || req.has_stats())
           return error_response(wire::INVALID_ARGUMENT, "unknown operation", req.request_id());
         auto sender = self->current_sender(); // the promise takes it over
-        auto rp = self->make_response_promise<wire_response>();
+        promise_t rp{self->make_response_promise<wire_response>(), st.ctx->metrics, req};
         if (req.has_acquire())
           handle_acquire(self, std::move(req), rp, sender);
         else if (req.has_release())
@@ -90,7 +90,7 @@ lock_actor::behavior_type lock_actor_impl(lock_actor::stateful_pointer<lock_stat
           handle_observe(self, req, rp);
         else
           handle_cancel(self, req, rp);
-        return rp;
+        return rp.caf_promise();
       },
       [=](atoms::handoff, uint64_t epoch) {
         auto& st = self->state;

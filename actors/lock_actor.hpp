@@ -5,6 +5,7 @@
 // Its parts are declared in actors/lock_parts.hpp.
 #pragma once
 
+#include "actors/metered_promise.hpp"
 #include "actors/node_context.hpp"
 #include "core/acceptor.hpp"
 #include "core/proposer.hpp"
@@ -23,7 +24,7 @@ namespace godistlock::actors {
 struct ParkedAcquire {
   uint64_t id = 0;
   wire::Request request;
-  caf::typed_response_promise<messages::wire_response> promise;
+  MeteredPromise promise;
   caf::actor_addr requester; // monitored: a dead requester is never granted
   bool final_window = false; // its wait ends with this window
   bool claiming = false;     // an acquire round for it is under way
@@ -45,7 +46,9 @@ struct LockRounds {
   // What to do with each proposed change's outcome, by the proposal's tag.
   std::map<uint64_t, std::function<void(const Applied&)>> on_outcome;
   uint64_t next_tag = 0;
-  std::string no_quorum_why; // who answered the last change that found no quorum
+  std::string no_quorum_why;   // who answered the last change that found no quorum
+  uint64_t metered_rounds = 0; // of the proposer's totals, already in the node's metrics
+  uint64_t metered_conflicts = 0;
 };
 
 // Acquires waiting here, and the handoff timer that serves them.

@@ -18,7 +18,7 @@ namespace godistlock::actors::lock {
 
 using self_ptr = lock_actor::stateful_pointer<lock_state>;
 using messages::wire_response;
-using promise_t = caf::typed_response_promise<wire_response>;
+using promise_t = MeteredPromise;
 using std::chrono::milliseconds;
 
 inline core::LeaseOrigin origin_of(const wire::Request& req) {

@@ -118,7 +118,18 @@ void reply_when_durable(self_ptr self, std::function<void()> reply) {
   persist(self, false, std::move(reply));
 }
 
+// Adds the rounds and conflicts since the last call to the node's metrics.
+void meter_rounds(self_ptr self) {
+  auto& r = self->state.rounds;
+  auto& metrics = *self->state.ctx->metrics;
+  for (; r.metered_rounds < r.proposer->rounds_started(); ++r.metered_rounds)
+    metrics.round_started();
+  for (; r.metered_conflicts < r.proposer->conflicts(); ++r.metered_conflicts)
+    metrics.round_conflict();
+}
+
 void carry_out(self_ptr self, core::ProposerEffects effects) {
+  meter_rounds(self);
   for (auto& effect : effects) {
     if (auto* p = std::get_if<core::SendPrepare>(&effect)) {
       auto req = peer_request(self);

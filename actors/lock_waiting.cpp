@@ -76,6 +76,7 @@ void update_gauges(self_ptr self) {
     c.waiters += waiters - st.upkeep.counted_waiters;
     st.upkeep.counted_waiters = waiters;
   }
+  st.ctx->metrics->holder_seen(st.name, v.holder ? v.holder->token : 0);
 }
 
 } // namespace

@@ -89,7 +89,8 @@ Node::Node(caf::actor_system& sys, const NodeOptions& options) : sys_(sys) {
 
   // Arguments are shared pointers: a detached actor initialises on its own
   // thread, possibly after this constructor returned.
-  storage_ = sys.spawn<caf::detached>(storage_actor_impl, std::move(wal), ctx_->counters);
+  storage_ =
+      sys.spawn<caf::detached>(storage_actor_impl, std::move(wal), ctx_->counters, ctx_->metrics);
   ctx_->storage = storage_;
   if (!options.peers.empty()) {
     // The cluster actor only reads the context; it is complete but for its
@@ -193,6 +194,17 @@ std::string Node::fatal_reason() const {
 
 Node::~Node() {
   stop();
+}
+
+std::optional<wire::NodeStats> Node::stats(std::chrono::milliseconds timeout) const {
+  messages::wire_request request;
+  request.pb.set_client_id("godistlock-node metrics");
+  request.pb.mutable_stats();
+  std::optional<wire::NodeStats> stats;
+  caf::scoped_actor self{sys_};
+  self->request(node_, timeout, std::move(request))
+      .receive([&](messages::wire_response& r) { stats = r.pb.stats(); }, [](caf::error&) {});
+  return stats;
 }
 
 void Node::drain(std::chrono::milliseconds timeout) {

@@ -15,6 +15,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -63,6 +64,11 @@ public:
   // fatal_reason(). Set before anything can go wrong: right after start.
   void on_fatal(std::function<void()> notify);
   std::string fatal_reason() const;
+  // What `godistlock stats` shows, asked of the node actor; nullopt when it
+  // does not answer within `timeout`. Blocks: never call it from an actor.
+  std::optional<wire::NodeStats> stats(std::chrono::milliseconds timeout) const;
+  // What the actors measure for --metrics (net/metrics_server.hpp).
+  std::shared_ptr<NodeMetrics> metrics() const { return ctx_->metrics; }
 
   // Stops taking requests, answers waiters "shutting down" and returns once
   // everything acknowledged is on disk (or `timeout` passed).

@@ -91,17 +91,22 @@ node_actor::behavior_type node_actor_impl(node_actor::stateful_pointer<node_stat
       [=](messages::wire_request& msg) -> caf::result<wire_response> {
         auto& st = self->state;
         auto& req = msg.pb;
+        // Answered here: counted here (lock actors count their own answers).
+        auto answer = [&](wire_response r) {
+          st.ctx->metrics->answered(request_kind(req), r.pb, core::Clock::now());
+          return r;
+        };
         if (auto error = messages::validate(req); !error.empty())
-          return error_response(wire::INVALID_ARGUMENT, error, req.request_id());
+          return answer(error_response(wire::INVALID_ARGUMENT, error, req.request_id()));
         if (req.has_stats())
-          return stats_response(self, req.request_id());
+          return answer(stats_response(self, req.request_id()));
         if (st.rejoin)
-          return error_response(wire::RECOVERING,
-                                "node is catching up after losing its data; use another node",
-                                req.request_id());
+          return answer(error_response(
+              wire::RECOVERING, "node is catching up after losing its data; use another node",
+              req.request_id()));
         if (st.draining)
-          return error_response(wire::SHUTTING_DOWN, "node is shutting down; use another node",
-                                req.request_id());
+          return answer(error_response(
+              wire::SHUTTING_DOWN, "node is shutting down; use another node", req.request_id()));
         auto& live = live_actor(self, messages::lock_name(req));
         ++live.forwarded;
         return self->delegate(live.handle, std::move(msg));

@@ -1,6 +1,7 @@
 // What every actor of one node shares: identity, tuning and counters.
 #pragma once
 
+#include "actors/node_metrics.hpp"
 #include "core/incarnation.hpp"
 #include "core/limits.hpp"
 #include "core/mutation.hpp"
@@ -82,6 +83,7 @@ struct NodeContext {
   std::chrono::milliseconds round_timeout{1000};
   std::shared_ptr<NodeCounters> counters = std::make_shared<NodeCounters>();
   std::shared_ptr<PeerView> peer_view = std::make_shared<PeerView>();
+  std::shared_ptr<NodeMetrics> metrics = std::make_shared<NodeMetrics>(); // for --metrics
   // A lock actor with nothing to do rests its state in the table after this.
   std::chrono::milliseconds idle_retire{3000};
 };

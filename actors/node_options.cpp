@@ -7,22 +7,38 @@
 namespace godistlock::actors {
 
 const char* const node_usage =
-    "usage: godistlock-node --id ID --listen HOST:PORT --data-dir DIR\n"
-    "                       [--peers [ID@]HOST:PORT,...] [--bootstrap] [--accept-data-loss]\n"
-    "                       [--durability fsync|none] [--log-level error|warn|info|debug]\n"
-    "                       [--log-format text|json]\n"
-    "                       [--idle-retire DUR] [--threads N] [--scheduler sharing|stealing]\n"
-    "  --version    print the version and the git commit, and exit\n"
-    "  --peers      the other members of the cluster (every node gets the same list)\n"
-    "  --bootstrap  a brand-new cluster: start with no data when no member holds any\n"
-    "  --accept-data-loss  after a majority lost its data: vote anyway (see docs/operations.md)\n"
-    "  --threads    actor worker threads (default: the cores, 2 to 4)\n"
-    "  --scheduler  CAF scheduler policy (default sharing; stealing polls while idle)\n"
-    "  --log-format text (default): RFC 3339 UTC time, level, message; json: one\n"
-    "               object per line with time, level and msg, for log shippers\n"
-    "Fault-injection flags, for tests only (docs/testing.md): --test-mutation NAME,\n"
-    "--test-clock-rate F, --test-hold-accepts DUR, --test-exit-before-announce.\n"
-    "They break the node on purpose.\n";
+    "usage: godistlock-node --id ID --listen HOST:PORT --data-dir DIR [OPTIONS]\n"
+    "       godistlock-node --version | --help\n"
+    "\n"
+    "  --id ID             this node's name, unique in the cluster (1-128 printable bytes)\n"
+    "  --listen HOST:PORT  where clients and peers reach this node ([::1]:7001 for IPv6)\n"
+    "  --data-dir DIR      its write-ahead log and identity; created if missing\n"
+    "  --peers [ID@]HOST:PORT,...\n"
+    "                      the other members of the cluster (every node gets the same\n"
+    "                      list); none: a cluster of one\n"
+    "  --bootstrap         a brand-new cluster: start with no data when no member holds any\n"
+    "  --accept-data-loss  after a majority lost its data: vote anyway (docs/operations.md)\n"
+    "  --durability fsync|none\n"
+    "                      fsync (default): acknowledge only what is on disk; none: for\n"
+    "                      experiments only, a crash can lose acknowledged grants\n"
+    "  --metrics IP:PORT   serve GET /metrics (Prometheus text) and GET /healthz (200 while\n"
+    "                      this node sees a majority, else 503) over plain HTTP\n"
+    "  --log-level error|warn|info|debug   (default info)\n"
+    "  --log-format text|json\n"
+    "                      text (default): RFC 3339 UTC time, level, message; json: one\n"
+    "                      object per line with time, level and msg, for log shippers\n"
+    "  --idle-retire DUR   an idle lock's actor rests its state in memory after this\n"
+    "                      (default 3s)\n"
+    "  --threads N         actor worker threads (default: the cores, 2 to 4)\n"
+    "  --scheduler sharing|stealing\n"
+    "                      CAF scheduler policy (default sharing; stealing polls while idle)\n"
+    "  --version           print the version and the git commit, and exit\n"
+    "  --help, -h          print this help, and exit\n"
+    "Logs go to stderr. SIGINT or SIGTERM drains (waiters are told to go elsewhere,\n"
+    "acknowledged changes are synced) and exits 0. Exit status: 0 stopped; 1 a data\n"
+    "dir or port problem, or stopped on its own (the log says why); 2 bad usage.\n"
+    "Fault-injection flags for tests only are in docs/testing.md; they break the\n"
+    "node on purpose.\n";
 
 std::string parse_node_command_line(const std::vector<std::string>& args, NodeCommandLine& out) {
   bool have_listen = false;
@@ -61,6 +77,11 @@ std::string parse_node_command_line(const std::vector<std::string>& args, NodeCo
         return "bad --listen '" + value + "': expected HOST:PORT";
       out.node.listen = *ep;
       have_listen = true;
+    } else if (flag == "--metrics") {
+      auto ep = net::parse_endpoint(value, true);
+      if (!ep || !net::is_ip_or_localhost(ep->host))
+        return "bad --metrics '" + value + "': expected IP:PORT, such as 127.0.0.1:9100";
+      out.metrics = *ep;
     } else if (flag == "--peers") {
       auto peers = net::parse_peer_list(value);
       if (!peers)

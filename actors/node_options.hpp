@@ -5,6 +5,7 @@
 #include "core/log.hpp"
 #include "net/system_config.hpp"
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,8 @@ struct NodeCommandLine {
   net::SchedulerOptions scheduler;
   bool help = false;
   bool version = false;
+  // --metrics: serve GET /metrics and /healthz here (net/metrics_server.hpp).
+  std::optional<net::Endpoint> metrics;
   // Fault-injection harness only: this node's clock runs at this rate.
   double test_clock_rate = 1.0;
 };

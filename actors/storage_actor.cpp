@@ -1,5 +1,6 @@
 #include "actors/storage_actor.hpp"
 
+#include <chrono>
 #include <cstdlib>
 #include <iostream>
 
@@ -49,7 +50,13 @@ void flush(self_ptr self) {
   auto& st = self->state;
   st.flush_scheduled = false;
   try {
+    auto records_before = st.wal->records_committed();
+    auto started = std::chrono::steady_clock::now();
     st.wal->commit();
+    if (st.metrics)
+      st.metrics->wal_synced(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
+          st.wal->records_committed() - records_before);
     st.counters->wal_commits = st.wal->commits();
     st.counters->wal_records = st.wal->records_committed();
     if (st.wal->wants_compaction())
@@ -67,9 +74,11 @@ void flush(self_ptr self) {
 
 storage_actor::behavior_type storage_actor_impl(storage_actor::stateful_pointer<storage_state> self,
                                                 std::shared_ptr<core::Wal> wal,
-                                                std::shared_ptr<NodeCounters> counters) {
+                                                std::shared_ptr<NodeCounters> counters,
+                                                std::shared_ptr<NodeMetrics> metrics) {
   self->state.wal = std::move(wal);
   self->state.counters = std::move(counters);
+  self->state.metrics = std::move(metrics);
   return {
       [=](atoms::persist, std::vector<std::string>& keys,
           std::vector<std::string>& values) -> caf::result<atoms::done> {

@@ -27,18 +27,19 @@ const char* const cli_usage =
     "       godistlock --version | --help | help [COMMAND]\n"
     "\n"
     "commands:\n"
-    "  acquire NAME [--ttl DUR] [--wait DUR] [--owner ID] [--conflict-exit-code N]\n"
+    "  acquire NAME [--ttl DUR] [--wait DUR] [--owner ID] [--conflict-exit-code N] [--quiet]\n"
     "                 wait for the lock (forever unless --wait); print its token\n"
     "  try NAME [--ttl DUR] [--owner ID] [--conflict-exit-code N]\n"
     "                 take the lock only if it is free now; print its token\n"
     "  release NAME --token N              give the lock back\n"
     "  refresh NAME --token N [--ttl DUR]  extend the lease\n"
     "  check NAME --token N                print current or not current\n"
-    "  status NAME [--json]                who holds the lock\n"
-    "  stats [--json]                      counters of one server\n"
-    "  cluster [--json]                    which servers answer, whom each node sees;\n"
+    "  status NAME                         who holds the lock\n"
+    "  stats                               counters, peers and quorum of one server\n"
+    "  cluster                             which servers answer, whom each node sees;\n"
     "                                      is there a quorum\n"
-    "  run NAME [--ttl DUR] [--wait DUR] [--owner ID] [--conflict-exit-code N] -- CMD [ARGS...]\n"
+    "  run NAME [--ttl DUR] [--wait DUR] [--owner ID] [--conflict-exit-code N] [--quiet] -- CMD "
+    "[ARGS...]\n"
     "                 run CMD while holding the lock (it sees GODISTLOCK_NAME and\n"
     "                 GODISTLOCK_TOKEN); CMD and its process group are stopped if the\n"
     "                 lock is lost, and killed if godistlock dies\n"
@@ -51,6 +52,10 @@ const char* const cli_usage =
     "A waiting acquire or run that is stopped (Ctrl-C, SIGTERM, SIGHUP, ...) or whose\n"
     "--wait runs out leaves the wait queue before it exits. A NAME that starts with -\n"
     "goes after --: try -- -name; run [OPTIONS] -- -name -- CMD.\n"
+    "Every command takes --json: one JSON object on stdout instead of text, failures\n"
+    "too ({\"error\": ...}); run writes it after CMD's output. While acquire or run\n"
+    "waits on a terminal, a progress line on stderr shows the place in the queue, the\n"
+    "holder and the time waited; --quiet (or stderr not a terminal) turns it off.\n"
     "\n"
     "exit status: 0 ok; 1 not acquired (or N from --conflict-exit-code N, 0-255), not\n"
     "the holder or token not current; 2 bad usage or input; 3 no server reachable or\n"
@@ -118,9 +123,16 @@ int acquire_command(Client& client, const CliCommand& cmd, std::ostream& out, st
     return 128 + acquired.signal;
   }
   if (!reply.ok())
-    return report_acquire_failure(err, cmd, reply);
+    return fail(out, err, cmd, reply);
   errno = 0;
-  out << reply.lease.token << "\n" << std::flush;
+  if (cmd.json)
+    out << "{\"command\":" << json_string(cmd.command) << ",\"name\":" << json_string(cmd.name)
+        << ",\"acquired\":true,\"token\":" << reply.lease.token
+        << ",\"owner\":" << json_string(reply.lease.owner)
+        << ",\"ttl_ms\":" << reply.lease.ttl.count() << "}\n"
+        << std::flush;
+  else
+    out << reply.lease.token << "\n" << std::flush;
   if (out)
     return exit_ok;
   int write_errno = errno;
@@ -131,33 +143,44 @@ int acquire_command(Client& client, const CliCommand& cmd, std::ostream& out, st
   return given_back ? exit_refused : exit_unavailable;
 }
 
-int release_command(Client& client, const CliCommand& cmd, std::ostream& err) {
+int release_command(Client& client, const CliCommand& cmd, std::ostream& out, std::ostream& err) {
   auto reply = client.release(cmd.name, cmd.token);
   if (!reply.ok())
-    return report_failure(err, describe_lock(cmd), reply);
+    return fail(out, err, cmd, reply);
+  if (cmd.json)
+    out << "{\"command\":\"release\",\"name\":" << json_string(cmd.name)
+        << ",\"token\":" << cmd.token << ",\"released\":true}\n";
   return exit_ok;
 }
 
-int refresh_command(Client& client, const CliCommand& cmd, std::ostream& err) {
+int refresh_command(Client& client, const CliCommand& cmd, std::ostream& out, std::ostream& err) {
   auto reply = client.refresh(cmd.name, cmd.token, cmd.ttl);
   if (!reply.ok())
-    return report_failure(err, describe_lock(cmd), reply);
+    return fail(out, err, cmd, reply);
+  if (cmd.json)
+    out << "{\"command\":\"refresh\",\"name\":" << json_string(cmd.name)
+        << ",\"token\":" << cmd.token << ",\"refreshed\":true,\"ttl_ms\":" << cmd.ttl.count()
+        << "}\n";
   return exit_ok;
 }
 
 int check_command(Client& client, const CliCommand& cmd, std::ostream& out, std::ostream& err) {
   auto reply = client.check(cmd.name, cmd.token);
   if (!reply.ok() && reply.status != Status::not_holder)
-    return report_failure(err, describe_lock(cmd), reply);
+    return fail(out, err, cmd, reply);
   bool current = reply.ok() && reply.current;
-  out << (current ? "current" : "not current") << "\n";
+  if (cmd.json)
+    out << "{\"command\":\"check\",\"name\":" << json_string(cmd.name) << ",\"token\":" << cmd.token
+        << ",\"current\":" << json_bool(current) << "}\n";
+  else
+    out << (current ? "current" : "not current") << "\n";
   return current ? exit_ok : exit_refused;
 }
 
 int status_command(Client& client, const CliCommand& cmd, std::ostream& out, std::ostream& err) {
   auto reply = client.status(cmd.name);
   if (!reply.ok())
-    return report_failure(err, describe_lock(cmd), reply);
+    return fail(out, err, cmd, reply);
   auto& lock = reply.lock;
   if (cmd.json) {
     out << "{\"name\":" << json_string(cmd.name) << ",\"held\":" << json_bool(lock.held())
@@ -178,9 +201,9 @@ int status_command(Client& client, const CliCommand& cmd, std::ostream& out, std
 
 int simple_command(Client& client, const CliCommand& cmd, std::ostream& out, std::ostream& err) {
   if (cmd.command == "release")
-    return release_command(client, cmd, err);
+    return release_command(client, cmd, out, err);
   if (cmd.command == "refresh")
-    return refresh_command(client, cmd, err);
+    return refresh_command(client, cmd, out, err);
   if (cmd.command == "check")
     return check_command(client, cmd, out, err);
   if (cmd.command == "status")
@@ -220,11 +243,13 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     out << "godistlock " << godistlock::version << " (commit " << godistlock::git_commit << ")\n";
     return exit_ok;
   }
-  bool prints = cmd.command != "release" && cmd.command != "refresh" && cmd.command != "run";
+  bool prints =
+      cmd.json || (cmd.command != "release" && cmd.command != "refresh" && cmd.command != "run");
   if (stdout_closed && prints) { // an answer nobody can read, a token nobody gets
     err << message_prefix << cmd.command << ": stdout is closed; nothing was sent\n";
     return exit_bad_usage;
   }
+  cmd.progress = !cmd.quiet && isatty(STDERR_FILENO);
   ClientOptions options;
   options.servers = cmd.servers;
   options.attempt_timeout = cmd.attempt_timeout;

@@ -42,7 +42,11 @@ struct CliCommand {
   std::optional<int> conflict_exit_code;         // exit status when not acquired (else 1)
   std::string owner;                             // empty: unique to this invocation
   uint64_t token = 0;
-  bool json = false;
+  bool json = false;  // one JSON object on stdout
+  bool quiet = false; // acquire, run: no progress line while waiting
+  // Set by run_cli: a waiting acquire or run shows a progress line (stderr
+  // is a terminal and no --quiet).
+  bool progress = false;
   std::vector<std::string> program; // run: the command and its arguments
 };
 

@@ -1,12 +1,14 @@
 #include "client/cli_common.hpp"
 
 #include "client/cli_signals.hpp"
+#include "client/wait_progress.hpp"
 
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <future>
+#include <optional>
 #include <ostream>
 
 namespace godistlock::client::cli {
@@ -62,6 +64,13 @@ Acquired acquire_interruptible(Client& client, const CliCommand& cmd, std::ostre
   options.owner = cmd.owner;
   std::atomic<int> stop{0};
   options.stop_requested = [&stop] { return stop.load() != 0; };
+  std::optional<WaitProgress> progress;
+  if (cmd.progress && options.wait != milliseconds(0))
+    progress.emplace(cmd, err);
+  options.on_queued = [&progress](uint64_t place) {
+    if (progress)
+      progress->queued(place);
+  };
   // The acquire runs on a thread of its own so that this one can watch for
   // signals while it is parked at a server.
   auto reply = std::async(std::launch::async, [&] { return client.acquire(cmd.name, options); });
@@ -70,11 +79,15 @@ Acquired acquire_interruptible(Client& client, const CliCommand& cmd, std::ostre
   const auto patience = cmd.attempt_timeout + seconds(2);
   std::optional<steady_clock::time_point> give_up_at;
   while (reply.wait_for(milliseconds(20)) != std::future_status::ready) {
+    if (progress)
+      progress->show();
     int signal = take_signal();
     if (signal == SIGWINCH)
       continue; // not a request to stop
     bool impatient = signal != 0 && stop.load() != 0;
     if (impatient || (give_up_at && steady_clock::now() >= *give_up_at)) {
+      if (progress)
+        err << "\r\033[K";
       err << message_prefix << describe_lock(cmd) << ": interrupted by " << signal_name(stop.load())
           << "; leaving the wait queue was not confirmed (the "
           << "place lapses when its turn comes)" << std::endl;
@@ -86,6 +99,7 @@ Acquired acquire_interruptible(Client& client, const CliCommand& cmd, std::ostre
     }
   }
   Acquired acquired{reply.get(), stop.load()};
+  progress.reset();
   drop_signal(SIGWINCH);
   if (acquired.signal == 0) // one that came with the answer counts too
     acquired.signal = take_signal();
@@ -127,6 +141,43 @@ std::string json_string(std::string_view text) {
 
 const char* json_bool(bool value) {
   return value ? "true" : "false";
+}
+
+const char* status_code(Status status) {
+  switch (status) {
+  case Status::ok:
+    return "ok";
+  case Status::not_acquired:
+    return "not_acquired";
+  case Status::not_holder:
+    return "not_holder";
+  case Status::invalid_argument:
+    return "invalid_argument";
+  case Status::unavailable:
+    return "unavailable";
+  case Status::internal:
+    break;
+  }
+  return "internal";
+}
+
+int json_failure(std::ostream& out, const CliCommand& cmd, const Reply& reply, int exit_code) {
+  if (!cmd.json)
+    return exit_code;
+  out << "{\"command\":" << json_string(cmd.command);
+  if (!cmd.name.empty())
+    out << ",\"name\":" << json_string(cmd.name);
+  out << ",\"error\":" << json_string(status_code(reply.status))
+      << ",\"message\":" << json_string(reply.message) << ",\"exit_code\":" << exit_code << "}\n";
+  return exit_code;
+}
+
+int fail(std::ostream& out, std::ostream& err, const CliCommand& cmd, const Reply& reply) {
+  bool acquiring = cmd.command == "acquire" || cmd.command == "try" || cmd.command == "run";
+  int status =
+      acquiring ? report_acquire_failure(err, cmd, reply)
+                : report_failure(err, cmd.name.empty() ? cmd.command : describe_lock(cmd), reply);
+  return json_failure(out, cmd, reply, status);
 }
 
 } // namespace godistlock::client::cli

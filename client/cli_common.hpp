@@ -23,6 +23,14 @@ std::string describe_lock(const CliCommand& cmd);
 // JSON output: a string literal (escaped, UTF-8 passed through) and a bool.
 std::string json_string(std::string_view text);
 const char* json_bool(bool value);
+// ok, not_acquired, not_holder, invalid_argument, unavailable, internal.
+const char* status_code(Status status);
+// With --json, a failed command's object on `out`: {"command", "name" (for
+// a lock), "error" (status_code), "message", "exit_code"}. The line on
+// `err` is written either way. Returns `exit_code`.
+int json_failure(std::ostream& out, const CliCommand& cmd, const Reply& reply, int exit_code);
+// report_failure / report_acquire_failure, plus json_failure with --json.
+int fail(std::ostream& out, std::ostream& err, const CliCommand& cmd, const Reply& reply);
 
 // `stats` and `cluster` (client/cli_nodes.cpp).
 int stats_command(Client& client, const CliCommand& cmd, std::ostream& out, std::ostream& err);

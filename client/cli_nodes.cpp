@@ -1,6 +1,7 @@
 // `stats` and `cluster`: what the nodes say about themselves.
 #include "client/cli_common.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <future>
@@ -82,12 +83,36 @@ std::string rtt_text(double ms) {
   return text;
 }
 
+// "host:port" of "id@host:port" or of "host:port".
+std::string_view endpoint_only(std::string_view member) {
+  auto at = member.find('@');
+  return at == std::string_view::npos ? member : member.substr(at + 1);
+}
+
+// Every other member and whether the node is connected to it now (members
+// lists the node itself first). A peer listed without its id is named as
+// it introduced itself, once connected.
+std::vector<std::pair<std::string, bool>> peer_reachability(const wire::NodeStats& s) {
+  std::vector<std::pair<std::string, bool>> peers;
+  for (int i = 1; i < s.members_size(); ++i) {
+    auto& member = s.members(i);
+    auto connected = std::find_if(
+        s.connected_peers().begin(), s.connected_peers().end(),
+        [&](const std::string& c) { return endpoint_only(c) == endpoint_only(member); });
+    if (connected != s.connected_peers().end())
+      peers.emplace_back(*connected, true);
+    else
+      peers.emplace_back(member, false);
+  }
+  return peers;
+}
+
 } // namespace
 
 int stats_command(Client& client, const CliCommand& cmd, std::ostream& out, std::ostream& err) {
   auto reply = client.stats();
   if (!reply.ok())
-    return report_failure(err, "stats", reply);
+    return fail(out, err, cmd, reply);
   auto& s = reply.stats;
   if (cmd.json) {
     out << "{\"server\":" << json_string(reply.server)
@@ -105,7 +130,15 @@ int stats_command(Client& client, const CliCommand& cmd, std::ostream& out, std:
         << join(s.connected_peers(), ",", json_string)
         << "],\"sees_majority\":" << json_bool(s.sees_majority())
         << ",\"majority\":" << s.majority() << ",\"incarnation\":" << s.incarnation()
-        << ",\"awaiting_peers\":[" << join(s.awaiting_peers(), ",", json_string) << "]}\n";
+        << ",\"awaiting_peers\":[" << join(s.awaiting_peers(), ",", json_string) << "]"
+        << ",\"peers\":[";
+    bool first = true;
+    for (auto& [member, reachable] : peer_reachability(s)) {
+      out << (first ? "" : ",") << "{\"member\":" << json_string(member)
+          << ",\"reachable\":" << json_bool(reachable) << "}";
+      first = false;
+    }
+    out << "],\"quorum\":" << json_bool(s.sees_majority()) << "}\n";
     return exit_ok;
   }
   out << "server: " << reply.server << "\n"
@@ -131,6 +164,11 @@ int stats_command(Client& client, const CliCommand& cmd, std::ostream& out, std:
       << "majority: " << s.majority() << "\n"
       << "incarnation: " << s.incarnation() << "\n"
       << "awaiting_peers: " << join(s.awaiting_peers(), ",", as_is) << "\n";
+  for (auto& [member, reachable] : peer_reachability(s))
+    out << "peer: " << member << " " << (reachable ? "reachable" : "unreachable") << "\n";
+  out << "quorum: " << (s.sees_majority() ? "yes" : "no") << " (sees "
+      << s.connected_peers_size() + 1 << " of " << s.cluster_size() << " members, majority "
+      << s.majority() << ")\n";
   return exit_ok;
 }
 

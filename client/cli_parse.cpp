@@ -30,15 +30,21 @@ struct CommandSpec {
 
 const std::vector<CommandSpec>& command_specs() {
   static const std::vector<CommandSpec> specs = {
-      {"acquire", true, {"--ttl", "--wait", "--owner", "--conflict-exit-code"}, false},
-      {"try", true, {"--ttl", "--owner", "--conflict-exit-code"}, false},
-      {"release", true, {"--token"}, true},
-      {"refresh", true, {"--token", "--ttl"}, true},
-      {"check", true, {"--token"}, true},
+      {"acquire",
+       true,
+       {"--ttl", "--wait", "--owner", "--conflict-exit-code", "--json", "--quiet"},
+       false},
+      {"try", true, {"--ttl", "--owner", "--conflict-exit-code", "--json"}, false},
+      {"release", true, {"--token", "--json"}, true},
+      {"refresh", true, {"--token", "--ttl", "--json"}, true},
+      {"check", true, {"--token", "--json"}, true},
       {"status", true, {"--json"}, false},
       {"stats", false, {"--json"}, false},
       {"cluster", false, {"--json"}, false},
-      {"run", true, {"--ttl", "--wait", "--owner", "--conflict-exit-code"}, false},
+      {"run",
+       true,
+       {"--ttl", "--wait", "--owner", "--conflict-exit-code", "--json", "--quiet"},
+       false},
   };
   return specs;
 }
@@ -242,10 +248,10 @@ std::string parse_cli_command_line(const std::vector<std::string>& args, const c
           return std::string(spec->name) + " does not take " + option;
         return "unknown option " + option;
       }
-      if (option == "--json") {
+      if (option == "--json" || option == "--quiet") {
         if (equals != std::string::npos)
-          return "--json takes no value";
-        out.json = true;
+          return option + " takes no value";
+        (option == "--json" ? out.json : out.quiet) = true;
         continue;
       }
       std::string value;

@@ -176,9 +176,17 @@ ChildEnd supervise_child(RunChild& child, const LockHolder& holder, const LossRe
   }
 }
 
-} // namespace
+// What `run --json` reports once everything is over.
+struct RunOutcome {
+  bool acquired = false;
+  uint64_t token = 0;
+  bool lock_lost = false;
+  std::optional<int> command_status; // CMD's own exit status, if it ran to the end
+  std::optional<Reply> refused;      // the acquire's failure
+};
 
-int run_command(Client& client, const CliCommand& cmd, std::ostream& out, std::ostream& err) {
+int run_locked(Client& client, const CliCommand& cmd, std::ostream& out, std::ostream& err,
+               RunOutcome& outcome) {
   // Before the lock is taken: a command that cannot run must not cost anyone
   // a lock (the statuses are those of env, timeout and flock).
   if (auto bad = check_program(cmd.program[0]); bad.exit_status != 0) {
@@ -187,8 +195,10 @@ int run_command(Client& client, const CliCommand& cmd, std::ostream& out, std::o
   }
   CaughtSignals waiting(wait_stop_signals);
   auto acquired = acquire_interruptible(client, cmd, err);
-  if (!acquired.reply.ok() && !acquired.signal)
+  if (!acquired.reply.ok() && !acquired.signal) {
+    outcome.refused = acquired.reply;
     return report_acquire_failure(err, cmd, acquired.reply);
+  }
   CaughtSignals forwarding(run_signals); // before `waiting` lets go: no gap
   ReapableChildren reapable;
   if (!acquired.reply.ok()) { // stopped while waiting; the queue was left
@@ -196,6 +206,8 @@ int run_command(Client& client, const CliCommand& cmd, std::ostream& out, std::o
         << signal_name(acquired.signal) << " while waiting; left the wait queue\n";
     return 128 + acquired.signal;
   }
+  outcome.acquired = true;
+  outcome.token = acquired.reply.lease.token;
   LossReport loss; // outlives the holder, whose refresh thread reports to it
   LockHolder holder(client, acquired.reply.lease,
                     [&loss](const Lease&, const std::string& why) { loss.set(why); });
@@ -215,6 +227,7 @@ int run_command(Client& client, const CliCommand& cmd, std::ostream& out, std::o
   // is stopped; the margin in the trusted lease time covers that.
   if (auto why = lock_loss(holder, loss)) {
     err << message_prefix << "lost the lock '" << cmd.name << "': " << *why << "\n";
+    outcome.lock_lost = true;
     return exit_lock_lost;
   }
   out.flush();
@@ -231,6 +244,7 @@ int run_command(Client& client, const CliCommand& cmd, std::ostream& out, std::o
   child.finish(); // nothing the command started may work on without the lock
   if (end.lost) {
     holder.release(); // a lapsed lease may still be ours on the servers: give it back
+    outcome.lock_lost = true;
     return exit_lock_lost;
   }
   release();
@@ -238,7 +252,28 @@ int run_command(Client& client, const CliCommand& cmd, std::ostream& out, std::o
     err << message_prefix << "lost track of the command: " << end.wait_error << "\n";
     return exit_unavailable;
   }
+  outcome.command_status = *end.exit_status;
   return *end.exit_status;
+}
+
+} // namespace
+
+int run_command(Client& client, const CliCommand& cmd, std::ostream& out, std::ostream& err) {
+  RunOutcome outcome;
+  int status = run_locked(client, cmd, out, err, outcome);
+  if (!cmd.json)
+    return status;
+  if (outcome.refused)
+    return json_failure(out, cmd, *outcome.refused, status);
+  // After CMD's own output, which shares stdout: the last line is ours.
+  out << "{\"command\":\"run\",\"name\":" << json_string(cmd.name)
+      << ",\"acquired\":" << json_bool(outcome.acquired);
+  if (outcome.acquired)
+    out << ",\"token\":" << outcome.token << ",\"lock_lost\":" << json_bool(outcome.lock_lost);
+  if (outcome.command_status)
+    out << ",\"command_status\":" << *outcome.command_status;
+  out << ",\"exit_code\":" << status << "}\n" << std::flush;
+  return status;
 }
 
 } // namespace godistlock::client::cli

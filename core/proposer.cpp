@@ -35,6 +35,7 @@ void Proposer::start_next(Instant now, ProposerEffects& out) {
 }
 
 void Proposer::run_round(Instant now, ProposerEffects& out) {
+  ++rounds_started_;
   auto& flight = *flight_;
   auto ballot = ballots_.next();
   auto id = flight.id;
@@ -199,6 +200,7 @@ void Proposer::start_accept(Instant now, ProposerEffects& out) {
 }
 
 void Proposer::retry_after_conflict(const Ballot& conflict, Instant now, ProposerEffects& out) {
+  ++conflicts_;
   auto& flight = *flight_;
   ballots_.observe(conflict);
   cached_.reset(); // never reuse a ballot that may carry another value

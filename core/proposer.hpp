@@ -134,6 +134,9 @@ public:
   void observe(const Ballot& seen) { ballots_.observe(seen); }
   // Is `round` the one in flight (answers to others are ignored)?
   bool in_round(uint64_t round) const { return flight_ && flight_->id == round; }
+  // Rounds begun and rounds lost to a conflict since the start (metrics).
+  uint64_t rounds_started() const { return rounds_started_; }
+  uint64_t conflicts() const { return conflicts_; }
   // Nothing in flight and nothing queued.
   bool idle() const { return !flight_ && queue_.empty(); }
 
@@ -184,6 +187,8 @@ private:
   std::map<uint64_t, LocalVote> local_votes_; // by ticket
   uint64_t next_round_id_ = 0;
   uint64_t next_ticket_ = 0;
+  uint64_t rounds_started_ = 0;
+  uint64_t conflicts_ = 0;
 };
 
 } // namespace godistlock::core

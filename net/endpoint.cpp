@@ -1,5 +1,6 @@
 #include "net/endpoint.hpp"
 
+#include <arpa/inet.h>
 #include <charconv>
 
 namespace godistlock::net {
@@ -93,6 +94,12 @@ std::optional<std::vector<Endpoint>> parse_endpoint_list(std::string_view text,
   if (!ok)
     return std::nullopt;
   return out;
+}
+
+bool is_ip_or_localhost(const std::string& host) {
+  unsigned char address[sizeof(in6_addr)];
+  return host == "localhost" || inet_pton(AF_INET, host.c_str(), address) == 1 ||
+         inet_pton(AF_INET6, host.c_str(), address) == 1;
 }
 
 } // namespace godistlock::net

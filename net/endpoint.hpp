@@ -29,6 +29,10 @@ std::optional<Endpoint> parse_endpoint(std::string_view text, bool allow_any_por
 // text); stops and returns false as soon as `item` does.
 bool for_each_list_item(std::string_view text, const std::function<bool(std::string_view)>& item);
 
+// An IPv4 or IPv6 address (no brackets), or "localhost": what a listener
+// that resolves no names (the --metrics one) can bind.
+bool is_ip_or_localhost(const std::string& host);
+
 // Comma-separated endpoints; empty items are errors. nullopt on any bad
 // item, which is then copied to `bad_entry` (if given).
 std::optional<std::vector<Endpoint>> parse_endpoint_list(std::string_view text,

@@ -14,6 +14,7 @@
 
 #include "client/client.hpp"
 #include "core/limits.hpp"
+#include "godistlock/version.hpp"
 #include "net/endpoint.hpp"
 
 #include <algorithm>
@@ -46,6 +47,7 @@ const char* const usage =
     "                        [--ttl DUR] [--cold-ttl DUR] [--skew-rate R] [--hot-locks N]\n"
     "                        [--cold-locks N]\n"
     "                        [--client-processes N]\n"
+    "       godistlock-chaos --version | --help\n"
     "  --duration    how long the clients run (default 60s); faults stop a tail before the end\n"
     "  --faults      fault kinds the nemesis may pick (default: all, or none); the last four\n"
     "                are composite sequences aimed at wiped-votes-at-once, skip-promise-fsync,\n"
@@ -106,6 +108,8 @@ std::string parse(int argc, char** argv, Options& o) {
     const auto& flag = args[i];
     if (flag == "--help" || flag == "-h")
       return "help";
+    if (flag == "--version")
+      return "version";
     if (i + 1 >= args.size())
       return "missing value for " + flag;
     const auto& value = args[++i];
@@ -247,6 +251,11 @@ int main(int argc, char** argv) {
   if (auto error = parse(argc, argv, o); !error.empty()) {
     if (error == "help") {
       std::cout << usage;
+      return 0;
+    }
+    if (error == "version") {
+      std::cout << "godistlock-chaos " << godistlock::version << " (commit "
+                << godistlock::git_commit << ")\n";
       return 0;
     }
     std::cerr << "godistlock-chaos: " << error << "\n" << usage;

@@ -127,6 +127,51 @@ BOOST_AUTO_TEST_CASE(version_flag_needs_nothing_else) {
   BOOST_TEST(cli.version);
 }
 
+BOOST_AUTO_TEST_CASE(metrics_takes_an_ip_and_a_port) {
+  NodeCommandLine cli;
+  BOOST_TEST(parse_node_command_line(with({"--metrics", "127.0.0.1:9100"}), cli) == "");
+  BOOST_REQUIRE(cli.metrics);
+  BOOST_TEST(cli.metrics->to_string() == "127.0.0.1:9100");
+  for (auto good : {"[::1]:9100", "localhost:9100", "0.0.0.0:0"})
+    BOOST_TEST(error_of(with({"--metrics", good})) == "", good);
+  for (auto bad : {"host.example:9100", "9100", "127.0.0.1:", "http://127.0.0.1:9100", ""})
+    BOOST_TEST(error_of(with({"--metrics", bad})).rfind("bad --metrics", 0) == 0, bad);
+}
+
+// --help describes every flag the parser takes, except the fault-injection
+// ones, which docs/testing.md describes.
+BOOST_AUTO_TEST_CASE(help_describes_every_flag_but_the_test_ones) {
+  const std::string usage = godistlock::actors::node_usage;
+  const std::vector<std::pair<std::string, std::string>> flags{{"--id", "n9"},
+                                                               {"--listen", "127.0.0.1:7009"},
+                                                               {"--data-dir", "/tmp/y"},
+                                                               {"--peers", "127.0.0.1:7002"},
+                                                               {"--bootstrap", ""},
+                                                               {"--accept-data-loss", ""},
+                                                               {"--durability", "none"},
+                                                               {"--metrics", "127.0.0.1:9100"},
+                                                               {"--log-level", "debug"},
+                                                               {"--log-format", "json"},
+                                                               {"--idle-retire", "5s"},
+                                                               {"--threads", "2"},
+                                                               {"--scheduler", "stealing"},
+                                                               {"--version", ""},
+                                                               {"--help", ""}};
+  for (auto& [flag, value] : flags) {
+    auto args = value.empty() ? with({flag}) : with({flag, value});
+    BOOST_TEST(error_of(args) == "", flag);
+    // A line of its own: "  --flag VALUE  what it does" or "  --help, -h ...".
+    auto at = usage.find("\n  " + flag);
+    auto next = at == std::string::npos ? '?' : usage[at + 3 + flag.size()];
+    BOOST_TEST((next == ' ' || next == ','), flag);
+  }
+  for (auto test_flag : {"--test-mutation", "--test-clock-rate", "--test-hold-accepts",
+                         "--test-exit-before-announce"}) {
+    BOOST_TEST(error_of(with({test_flag})).rfind("unknown option", 0) != 0, test_flag);
+    BOOST_TEST(usage.find(test_flag) == std::string::npos, test_flag);
+  }
+}
+
 BOOST_AUTO_TEST_SUITE(log_lines)
 
 // 2026-12-06T07:35:12.345Z, as milliseconds since the Unix epoch.
