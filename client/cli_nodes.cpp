@@ -11,8 +11,8 @@ namespace godistlock::client::cli {
 
 namespace {
 
-std::string join(const google::protobuf::RepeatedPtrField<std::string>& items,
-                 const std::string& separator, std::string (*render)(std::string_view)) {
+std::string join(const std::vector<std::string>& items, const std::string& separator,
+                 std::string (*render)(std::string_view)) {
   std::string joined;
   for (auto& item : items) {
     if (!joined.empty())
@@ -47,11 +47,11 @@ std::string reason_only(const std::string& server, const std::string& message) {
 
 // A node whose stats have no `majority` predates the field: it says
 // nothing about what it sees, so only what the tool reaches counts.
-bool knows_view(const wire::NodeStats& s) {
+bool knows_view(const NodeStats& s) {
   return s.majority() > 0;
 }
 
-const char* state_of(const wire::NodeStats& s) {
+const char* state_of(const NodeStats& s) {
   if (s.draining())
     return "draining";
   if (s.recovering())
@@ -168,9 +168,9 @@ int cluster_command(Client& client, const CliCommand& cmd, std::ostream& out, st
       lines += ", incarnation " + std::to_string(s.incarnation());
     lines += ", " + state;
     if (knows_view(s)) {
-      lines += ", peers connected " + std::to_string(s.connected_peers_size()) + " of " +
+      lines += ", peers connected " + std::to_string(s.connected_peers().size()) + " of " +
                std::to_string(peers);
-      if (s.connected_peers_size() > 0)
+      if (s.connected_peers().size() > 0)
         lines += " (" + join(s.connected_peers(), ", ", id_only) + ")";
       lines += std::string(", quorum ") + (s.sees_majority() ? "yes" : "no");
     }
