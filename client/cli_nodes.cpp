@@ -12,8 +12,8 @@ namespace godistlock::client::cli {
 
 namespace {
 
-std::string join(const google::protobuf::RepeatedPtrField<std::string>& items,
-                 const std::string& separator, std::string (*render)(std::string_view)) {
+std::string join(const std::vector<std::string>& items, const std::string& separator,
+                 std::string (*render)(std::string_view)) {
   std::string joined;
   for (auto& item : items) {
     if (!joined.empty())
@@ -48,13 +48,13 @@ std::string reason_only(const std::string& server, const std::string& message) {
 
 // A node whose stats have no `majority` predates the field: it says
 // nothing about what it sees, so only what the tool reaches counts.
-bool knows_view(const wire::NodeStats& s) {
+bool knows_view(const NodeStats& s) {
   return s.majority() > 0;
 }
 
 // A node without data that still waits for answers names whom it waits
 // for: in a brand-new cluster that is every member not started yet.
-std::string waiting_state(const wire::NodeStats& s) {
+std::string waiting_state(const NodeStats& s) {
   std::string text = "not voting yet: waiting for " + join(s.awaiting_peers(), ", ", id_only);
   if (s.data_peers_answered() == 0)
     text += " (no member that answered holds data: a brand-new cluster needs every member "
@@ -65,10 +65,10 @@ std::string waiting_state(const wire::NodeStats& s) {
   return text;
 }
 
-std::string state_of(const wire::NodeStats& s) {
+std::string state_of(const NodeStats& s) {
   if (s.draining())
     return "draining";
-  if (s.recovering() && s.awaiting_peers_size() > 0)
+  if (s.recovering() && !s.awaiting_peers().empty())
     return waiting_state(s);
   if (s.recovering())
     return "catching up (not voting)";
@@ -92,10 +92,10 @@ std::string_view endpoint_only(std::string_view member) {
 // Every other member and whether the node is connected to it now (members
 // lists the node itself first). A peer listed without its id is named as
 // it introduced itself, once connected.
-std::vector<std::pair<std::string, bool>> peer_reachability(const wire::NodeStats& s) {
+std::vector<std::pair<std::string, bool>> peer_reachability(const NodeStats& s) {
   std::vector<std::pair<std::string, bool>> peers;
-  for (int i = 1; i < s.members_size(); ++i) {
-    auto& member = s.members(i);
+  for (size_t i = 1; i < s.members().size(); ++i) {
+    auto& member = s.members()[i];
     auto connected = std::find_if(
         s.connected_peers().begin(), s.connected_peers().end(),
         [&](const std::string& c) { return endpoint_only(c) == endpoint_only(member); });
@@ -167,7 +167,7 @@ int stats_command(Client& client, const CliCommand& cmd, std::ostream& out, std:
   for (auto& [member, reachable] : peer_reachability(s))
     out << "peer: " << member << " " << (reachable ? "reachable" : "unreachable") << "\n";
   out << "quorum: " << (s.sees_majority() ? "yes" : "no") << " (sees "
-      << s.connected_peers_size() + 1 << " of " << s.cluster_size() << " members, majority "
+      << s.connected_peers().size() + 1 << " of " << s.cluster_size() << " members, majority "
       << s.majority() << ")\n";
   return exit_ok;
 }
@@ -224,9 +224,9 @@ int cluster_command(Client& client, const CliCommand& cmd, std::ostream& out, st
       lines += ", incarnation " + std::to_string(s.incarnation());
     lines += ", " + state;
     if (knows_view(s)) {
-      lines += ", peers connected " + std::to_string(s.connected_peers_size()) + " of " +
+      lines += ", peers connected " + std::to_string(s.connected_peers().size()) + " of " +
                std::to_string(peers);
-      if (s.connected_peers_size() > 0)
+      if (s.connected_peers().size() > 0)
         lines += " (" + join(s.connected_peers(), ", ", id_only) + ")";
       lines += std::string(", quorum ") + (s.sees_majority() ? "yes" : "no");
     }

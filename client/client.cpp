@@ -1,6 +1,7 @@
 #include "client/client.hpp"
 
 #include "client/attempts.hpp"
+#include "client/reply_decoder.hpp"
 #include "client/transport.hpp"
 
 #include "core/limits.hpp"
@@ -316,8 +317,8 @@ struct Client::Impl {
   // false: one pass over the servers only, when none could answer just now
   // (the queue place lapses anyway if no majority hears the cancel, and
   // the caller's wait is already over).
-  void cancel_wait(const std::string& name, const std::string& owner,
-                   const wire::Request& acquire, bool retry = true) {
+  void cancel_wait(const std::string& name, const std::string& owner, const wire::Request& acquire,
+                   bool retry = true) {
     auto req = new_request();
     req.mutable_cancel()->set_name(name);
     req.mutable_cancel()->set_owner(owner);
@@ -525,7 +526,7 @@ StatusReply Client::status(const std::string& name) {
   if (!ex.answered)
     return Impl::fail<StatusReply>(Status::unavailable, ex.error);
   auto r = Impl::from_response<StatusReply>(ex.response);
-  r.lock = ex.response.status();
+  r.lock = detail::ReplyDecoder::lock_status(ex.response.status());
   return r;
 }
 
@@ -550,7 +551,7 @@ StatsReply Client::stats(std::optional<size_t> index) {
   if (!ex.answered)
     return Impl::fail<StatsReply>(Status::unavailable, ex.error);
   auto r = Impl::from_response<StatsReply>(ex.response);
-  r.stats = ex.response.stats();
+  r.stats = detail::ReplyDecoder::node_stats(ex.response.stats());
   r.server = impl_->options.servers[impl_->preferred.load()].to_string();
   if (index)
     r.server = impl_->options.servers[*index].to_string();
