@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <malloc.h>
 #include <random>
 #include <stdexcept>
 
@@ -81,7 +82,10 @@ Node::Node(caf::actor_system& sys, const NodeOptions& options) : sys_(sys) {
   }
   ctx_->incarnations->note(highest_counter);
   replayed_locks_ = table.size();
-  newest.clear();
+  // Replay's temporary copies (a million locks: hundreds of megabytes) go
+  // back to the system, or the node would keep them resident for good.
+  std::unordered_map<std::string, std::string>().swap(newest);
+  ::malloc_trim(0);
 
   // Arguments are shared pointers: a detached actor initialises on its own
   // thread, possibly after this constructor returned.

@@ -44,6 +44,7 @@ wire_response stats_response(self_ptr self, uint64_t request_id) {
   s.set_wal_records(c.wal_records);
   s.set_wal_tail_bytes_dropped(c.wal_tail_bytes_dropped);
   s.set_recovering(st.rejoin.has_value());
+  describe_waiting(st, s);
   size_t connected = 0;
   {
     auto& view = *st.ctx->peer_view;

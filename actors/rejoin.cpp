@@ -189,6 +189,20 @@ void report_waiting(node_self self) {
            << "can it tell a new cluster from one whose majority lost its data)");
 }
 
+} // namespace
+
+void describe_waiting(const node_state& st, wire::NodeStats& out) {
+  if (!st.rejoin || st.rejoin->catching_up)
+    return;
+  auto& plan = st.rejoin->plan;
+  for (auto p : plan.missing())
+    out.add_awaiting_peers(peer_name(*st.ctx, p));
+  out.set_data_peers_answered(plan.voting_peers());
+  out.set_data_peers_needed(plan.voting_needed());
+}
+
+namespace {
+
 void decide(node_self self) {
   auto& st = self->state;
   auto& rj = *st.rejoin;

@@ -17,6 +17,10 @@ void on_rejoin_answer(node_self self, uint32_t peer, const wire::PeerResponse& a
 // Timer: ask again those that have not answered.
 void on_rejoin_tick(node_self self);
 
+// While the node waits for its peers' answers: whom it waits for and how
+// many answers from peers holding data it has and needs (for `stats`).
+void describe_waiting(const node_state& st, wire::NodeStats& out);
+
 // The JOINING file, which holds the newest incarnation the node may have
 // announced, and that incarnation read back (0 if there is none).
 std::string joining_text(uint64_t incarnation);

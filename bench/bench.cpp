@@ -3,9 +3,13 @@
 //   latency: W1 uncontended (client k loops acquire/release on its own
 //            names) and W2 contended (every client loops on one hot lock).
 //   memory:  bytes per resting held lock, with the node in this process.
+//   cluster-memory: RSS per node of a real cluster full of held locks, and
+//            how soon a node restarted on those locks serves again.
 // Reports medians and percentiles over several runs; asserts nothing.
 #include "actors/lock_table.hpp"
 #include "actors/node.hpp"
+#include "bench/cluster_memory.hpp"
+#include "bench/fill.hpp"
 #include "client/client.hpp"
 #include "client/lock_holder.hpp"
 #include "core/limits.hpp"
@@ -18,12 +22,14 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
 #include <malloc.h>
 #include <map>
 #include <thread>
+#include <time.h>
 #include <vector>
 
 using namespace godistlock;
@@ -40,6 +46,8 @@ struct Args {
   int runs = 3;
   size_t locks = 100000;
   bool json = false;
+  size_t nodes = 3;
+  std::string durability = "fsync";
 };
 
 double percentile(std::vector<double> v, double p) {
@@ -235,34 +243,9 @@ int memory(const Args& a) {
     };
     malloc_trim(0);
     auto before = rss_bytes();
-    int threads = 4;
-    std::vector<std::thread> ts;
-    std::atomic<size_t> granted{0};
-    for (int t = 0; t < threads; ++t) {
-      ts.emplace_back([&, t] {
-        caf::scoped_actor self{sys};
-        // Random like a library client's, so records have the real size.
-        auto client_id = client::random_client_id();
-        for (size_t i = static_cast<size_t>(t); i < a.locks; i += static_cast<size_t>(threads)) {
-          messages::wire_request req;
-          req.pb.set_client_id(client_id);
-          req.pb.set_request_id(i + 1);
-          auto& acq = *req.pb.mutable_acquire();
-          acq.set_name("orders/" + std::to_string(i));
-          acq.set_owner("worker-" + std::to_string(t));
-          acq.set_ttl_ms(core::max_ttl_ms);
-          self->request(node.handle(), seconds(10), req)
-              .receive(
-                  [&](messages::wire_response& r) {
-                    if (r.pb.code() == wire::OK)
-                      ++granted;
-                  },
-                  [](caf::error&) {});
-        }
-      });
-    }
-    for (auto& t : ts)
-      t.join();
+    auto fill = bench::fill_locks(sys, {node.handle()}, a.locks);
+    auto granted = fill.granted;
+    std::cout << "filled in " << fill.seconds << " s\n";
     auto deadline = steady_clock::now() + seconds(60);
     while (stats().live_lock_actors() > 0 && steady_clock::now() < deadline)
       std::this_thread::sleep_for(milliseconds(200));
@@ -277,6 +260,23 @@ int memory(const Args& a) {
                  "'worker-1')\n";
     if (s.live_lock_actors() != 0)
       rc = 1;
+    node.stop();
+  }
+  {
+    // The same data dir opened again: replay alone, without a network.
+    // CPU time of this thread too: on a busy machine the wall time says
+    // more about the neighbours than about the replay.
+    auto thread_cpu_s = [] {
+      timespec ts{};
+      ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+      return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+    };
+    auto started = steady_clock::now();
+    auto cpu_started = thread_cpu_s();
+    actors::Node node(sys, o);
+    std::cout << "reopened with " << a.locks << " locks on disk: replayed in " << std::fixed
+              << std::setprecision(2) << duration<double>(steady_clock::now() - started).count()
+              << " s (" << thread_cpu_s() - cpu_started << " s CPU)\n";
     node.stop();
   }
   std::system(("rm -rf " + std::string(tmpl)).c_str());
@@ -382,6 +382,8 @@ int main(int argc, char** argv) {
       "                                [--seconds S] [--runs R] [--json]\n"
       "         (exit 3, no table, when a server does not answer or a row completes no pair)\n"
       "       godistlock-bench memory [--locks N]     (node in process, RSS per resting lock)\n"
+      "       godistlock-bench cluster-memory [--locks N] [--nodes 3] [--durability fsync|none]\n"
+      "         (godistlock-node processes: RSS per node with N held locks, restart time)\n"
       "       godistlock-bench table [--locks N]      (the lock table alone)\n"
       "       godistlock-bench handoff [--runs R]     (lease expiry -> next waiter granted)\n";
   Args a;
@@ -420,6 +422,10 @@ int main(int argc, char** argv) {
         a.runs = std::stoi(v);
       else if (k == "--locks")
         a.locks = std::stoul(v);
+      else if (k == "--nodes")
+        a.nodes = std::stoul(v);
+      else if (k == "--durability" && (v == "fsync" || v == "none"))
+        a.durability = v;
       else
         throw std::invalid_argument(k);
     }
@@ -433,6 +439,15 @@ int main(int argc, char** argv) {
     return memory(a);
   if (a.mode == "table")
     return table_memory(a);
+  if (a.mode == "cluster-memory") {
+    bench::ClusterMemoryOptions o;
+    auto exe = std::filesystem::read_symlink("/proc/self/exe");
+    o.node_binary = (exe.parent_path() / "godistlock-node").string();
+    o.locks = a.locks;
+    o.nodes = a.nodes;
+    o.durability = a.durability;
+    return bench::cluster_memory(o);
+  }
   if (a.mode == "handoff")
     return handoff(a);
   std::cerr << usage;

@@ -51,9 +51,24 @@ bool knows_view(const NodeStats& s) {
   return s.majority() > 0;
 }
 
-const char* state_of(const NodeStats& s) {
+// A node without data that still waits for answers names whom it waits
+// for: in a brand-new cluster that is every member not started yet.
+std::string waiting_state(const NodeStats& s) {
+  std::string text = "not voting yet: waiting for " + join(s.awaiting_peers(), ", ", id_only);
+  if (s.data_peers_answered() == 0)
+    text += " (no member that answered holds data: a brand-new cluster needs every member "
+            "started)";
+  else
+    text += " (" + std::to_string(s.data_peers_answered()) + " of the " +
+            std::to_string(s.data_peers_needed()) + " peers with data it needs have answered)";
+  return text;
+}
+
+std::string state_of(const NodeStats& s) {
   if (s.draining())
     return "draining";
+  if (s.recovering() && s.awaiting_peers().size() > 0)
+    return waiting_state(s);
   if (s.recovering())
     return "catching up (not voting)";
   if (knows_view(s) && !s.sees_majority())
@@ -81,15 +96,16 @@ int stats_command(Client& client, const CliCommand& cmd, std::ostream& out, std:
         << ",\"resting_locks\":" << s.resting_locks() << ",\"held_locks\":" << s.held_locks()
         << ",\"waiters\":" << s.waiters() << ",\"grants\":" << s.grants()
         << ",\"releases\":" << s.releases() << ",\"expiries\":" << s.expiries()
-        << ",\"stale_attempts\":" << s.stale_attempts() << ",\"cluster_size\":" << s.cluster_size()
-        << ",\"members\":[" << join(s.members(), ",", json_string)
-        << "],\"draining\":" << json_bool(s.draining()) << ",\"wal_commits\":" << s.wal_commits()
-        << ",\"wal_records\":" << s.wal_records()
+        << ",\"stale_attempts\":" << s.stale_attempts()
+        << ",\"cluster_size\":" << s.cluster_size() << ",\"members\":["
+        << join(s.members(), ",", json_string) << "],\"draining\":" << json_bool(s.draining())
+        << ",\"wal_commits\":" << s.wal_commits() << ",\"wal_records\":" << s.wal_records()
         << ",\"wal_tail_bytes_dropped\":" << s.wal_tail_bytes_dropped()
         << ",\"recovering\":" << json_bool(s.recovering()) << ",\"connected_peers\":["
         << join(s.connected_peers(), ",", json_string)
         << "],\"sees_majority\":" << json_bool(s.sees_majority())
-        << ",\"majority\":" << s.majority() << ",\"incarnation\":" << s.incarnation() << "}\n";
+        << ",\"majority\":" << s.majority() << ",\"incarnation\":" << s.incarnation()
+        << ",\"awaiting_peers\":[" << join(s.awaiting_peers(), ",", json_string) << "]}\n";
     return exit_ok;
   }
   out << "server: " << reply.server << "\n"
@@ -113,7 +129,8 @@ int stats_command(Client& client, const CliCommand& cmd, std::ostream& out, std:
       << "connected_peers: " << join(s.connected_peers(), ",", as_is) << "\n"
       << "sees_majority: " << json_bool(s.sees_majority()) << "\n"
       << "majority: " << s.majority() << "\n"
-      << "incarnation: " << s.incarnation() << "\n";
+      << "incarnation: " << s.incarnation() << "\n"
+      << "awaiting_peers: " << join(s.awaiting_peers(), ",", as_is) << "\n";
   return exit_ok;
 }
 
@@ -158,7 +175,8 @@ int cluster_command(Client& client, const CliCommand& cmd, std::ostream& out, st
           ",\"reachable\":true,\"rtt_ms\":" + rtt_text(probe.rtt_ms) +
           ",\"node_id\":" + json_string(s.node_id()) +
           ",\"incarnation\":" + std::to_string(s.incarnation()) +
-          ",\"state\":" + json_string(state) + ",\"connected_peers\":[" +
+          ",\"state\":" + json_string(state) + ",\"awaiting_peers\":[" +
+          join(s.awaiting_peers(), ",", json_string) + "],\"connected_peers\":[" +
           join(s.connected_peers(), ",", json_string) + "],\"peers\":" + std::to_string(peers) +
           ",\"sees_majority\":" + (knows_view(s) ? json_bool(s.sees_majority()) : "null") + "}";
       continue;

@@ -36,6 +36,9 @@ NodeStats ReplyDecoder::node_stats(const wire::NodeStats& in) {
   out.sees_majority_ = in.sees_majority();
   out.majority_ = in.majority();
   out.incarnation_ = in.incarnation();
+  out.awaiting_peers_.assign(in.awaiting_peers().begin(), in.awaiting_peers().end());
+  out.data_peers_answered_ = in.data_peers_answered();
+  out.data_peers_needed_ = in.data_peers_needed();
   return out;
 }
 

@@ -2,6 +2,7 @@
 
 #include <boost/crc.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -15,6 +16,7 @@ namespace godistlock::core {
 namespace {
 
 constexpr char log_file[] = "locks.log";
+constexpr char rotated_log_file[] = "locks.log.1";
 constexpr char snapshot_file[] = "locks.snapshot";
 constexpr char snapshot_tmp_file[] = "locks.snapshot.tmp";
 constexpr char lock_file[] = "LOCK";
@@ -118,10 +120,19 @@ std::string read_file(const std::string& path, bool& exists) {
     throw StorageError("cannot open " + path + ": " + errno_text());
   }
   exists = true;
+  // Straight into a buffer of the file's size: a data dir with a million
+  // locks holds hundreds of megabytes, and growing a string chunk by chunk
+  // copies them several times over.
+  struct stat st {};
   std::string data;
-  char buf[1 << 16];
+  if (::fstat(fd, &st) == 0 && st.st_size > 0)
+    data.resize(static_cast<size_t>(st.st_size) + 1); // + 1: room to see the end
+
+  size_t filled = 0;
   for (;;) {
-    auto n = ::read(fd, buf, sizeof(buf));
+    if (filled == data.size())
+      data.resize(std::max<size_t>(data.size() * 2, 1 << 16)); // the file grew meanwhile
+    auto n = ::read(fd, data.data() + filled, data.size() - filled);
     if (n < 0) {
       if (errno == EINTR)
         continue;
@@ -130,8 +141,9 @@ std::string read_file(const std::string& path, bool& exists) {
     }
     if (n == 0)
       break;
-    data.append(buf, static_cast<size_t>(n));
+    filled += static_cast<size_t>(n);
   }
+  data.resize(filled);
   ::close(fd);
   return data;
 }
@@ -164,6 +176,7 @@ bool valid_record_follows(std::string_view data, size_t from) {
 bool Wal::holds_data(const std::string& dir) {
   struct stat st {};
   return ::stat((dir + "/" + log_file).c_str(), &st) == 0 ||
+         ::stat((dir + "/" + rotated_log_file).c_str(), &st) == 0 ||
          ::stat((dir + "/" + snapshot_file).c_str(), &st) == 0;
 }
 
@@ -211,7 +224,9 @@ Wal::Wal(Options options, const Visitor& visit) : options_(std::move(options)) {
   // The destructor does not run when the constructor throws: release the
   // dir lock here, or this process could never open the dir again.
   try {
-    replay_file(path(snapshot_file), false, visit);
+    snapshot_bytes_ = replay_file(path(snapshot_file), false, visit);
+    replay_file(path(rotated_log_file), true, visit);
+    rotated_exists_ = ::access(path(rotated_log_file).c_str(), F_OK) == 0;
     replay_file(path(log_file), true, visit);
     open_log();
   } catch (...) {
@@ -230,11 +245,11 @@ Wal::~Wal() {
     ::close(dir_lock_fd_);
 }
 
-void Wal::replay_file(const std::string& file, bool is_log, const Visitor& visit) {
+uint64_t Wal::replay_file(const std::string& file, bool is_log, const Visitor& visit) {
   bool exists = false;
   auto data = read_file(file, exists);
   if (!exists)
-    return;
+    return 0;
   size_t offset = 0;
   while (offset < data.size()) {
     auto rest = std::string_view(data).substr(offset);
@@ -274,6 +289,7 @@ void Wal::replay_file(const std::string& file, bool is_log, const Visitor& visit
     visit(payload.substr(4, key_len), payload.substr(4 + key_len));
     offset += header_bytes + length;
   }
+  return offset;
 }
 
 void Wal::open_log() {
@@ -306,24 +322,64 @@ void Wal::commit() {
   pending_records_ = 0;
 }
 
-void Wal::compact() {
+bool Wal::wants_compaction() const {
+  if (compacting_)
+    return false;
+  return rotated_exists_ || log_bytes_ >= std::max(options_.compact_after_bytes, snapshot_bytes_);
+}
+
+Wal::Compaction Wal::rotate() {
   commit();
+  compacting_ = true;
+  // A rotated log left by a crash is merged first, on its own: renaming
+  // over it would lose its records.
+  if (!rotated_exists_ && log_bytes_ > 0) {
+    if (::rename(path(log_file).c_str(), path(rotated_log_file).c_str()) != 0)
+      throw StorageError("cannot rename " + path(log_file) + ": " + errno_text());
+    ::close(log_fd_);
+    log_fd_ = -1;
+    rotated_exists_ = true;
+    open_log(); // creates the new log and syncs the directory (the rename too)
+    log_bytes_ = 0;
+  }
+  return Compaction{options_.dir};
+}
+
+uint64_t Wal::merge_rotated(const Compaction& job) {
+  auto at = [&](const char* file) { return job.dir + "/" + file; };
   std::map<std::string, std::string> latest;
   Visitor keep = [&](std::string_view k, std::string_view v) {
     latest[std::string(k)] = std::string(v);
   };
-  replay_file(path(snapshot_file), false, keep);
-  replay_file(path(log_file), true, keep);
+  // A throwaway reader: replay_file needs no open Wal state but its
+  // warnings, and the rotated log was complete when it was renamed.
+  Wal reader;
+  reader.replay_file(at(snapshot_file), false, keep);
+  reader.replay_file(at(rotated_log_file), true, keep);
   std::string out;
   for (auto& [k, v] : latest)
     encode_record(out, k, v);
-  // Crash after the snapshot is installed: the old log replays over the new
-  // snapshot and yields the same newest values, so this order is safe.
-  replace_file_durably(options_.dir, path(snapshot_file), path(snapshot_tmp_file), out);
-  if (::ftruncate(log_fd_, 0) != 0)
-    throw StorageError("cannot truncate " + path(log_file) + ": " + errno_text());
-  sync_fd(log_fd_, path(log_file));
-  log_bytes_ = 0;
+  // Crash after the snapshot is installed: the rotated log replays over the
+  // new snapshot and yields the same newest values, so this order is safe.
+  replace_file_durably(job.dir, at(snapshot_file), at(snapshot_tmp_file), out);
+  if (::unlink(at(rotated_log_file).c_str()) != 0 && errno != ENOENT)
+    throw StorageError("cannot remove " + at(rotated_log_file) + ": " + errno_text());
+  sync_dir(job.dir);
+  return out.size();
+}
+
+void Wal::compaction_done(uint64_t snapshot_bytes) {
+  snapshot_bytes_ = snapshot_bytes;
+  rotated_exists_ = false;
+  compacting_ = false;
+}
+
+void Wal::compact() {
+  // A rotated log left by a crash first, then the live log.
+  for (int pass = 0; pass < 2; ++pass) {
+    auto job = rotate();
+    compaction_done(rotated_exists_ ? merge_rotated(job) : snapshot_bytes_);
+  }
 }
 
 } // namespace godistlock::core

@@ -45,9 +45,27 @@ public:
   // Writes the buffered records and (unless fsync is off) waits for the disk.
   // Throws StorageError if the write or the sync fails.
   void commit();
-  bool wants_compaction() const { return log_bytes_ >= options_.compact_after_bytes; }
-  // Rewrites the snapshot with the newest record of every key and empties
-  // the log; crash-safe at every step.
+  // The log has grown past max(compact_after_bytes, the snapshot's size),
+  // or a rotated log was left by a crash; and no compaction is running.
+  bool wants_compaction() const;
+
+  // Compaction in the background, so commits never wait for it: rotate()
+  // renames the log to locks.log.1 (after committing what is buffered) and
+  // starts a new one; merge_rotated() then folds locks.log.1 into the
+  // snapshot and removes it. merge_rotated touches only the snapshot and
+  // the rotated log, never the live log, so it may run on another thread
+  // while this Wal appends and commits; call compaction_done() with its
+  // result afterwards. Replay reads the snapshot, locks.log.1, locks.log in
+  // that order, which gives the newest value of every key after a crash at
+  // any step.
+  struct Compaction {
+    std::string dir;
+  };
+  Compaction rotate();
+  static uint64_t merge_rotated(const Compaction& job); // returns the snapshot's size
+  void compaction_done(uint64_t snapshot_bytes);
+  // rotate() and merge_rotated() in this thread: the snapshot then holds
+  // every record and the log is empty.
   void compact();
 
   const std::vector<std::string>& warnings() const { return warnings_; }
@@ -69,7 +87,9 @@ public:
   uint64_t records_committed() const { return records_committed_; }
 
 private:
-  void replay_file(const std::string& path, bool is_log, const Visitor& visit);
+  Wal() = default; // a reader for merge_rotated: no dir lock, no log open
+  // Returns the bytes of valid records read (0 for a missing file).
+  uint64_t replay_file(const std::string& path, bool is_log, const Visitor& visit);
   void open_log();
   std::string path(const char* file) const;
 
@@ -77,6 +97,9 @@ private:
   int dir_lock_fd_ = -1;
   int log_fd_ = -1;
   uint64_t log_bytes_ = 0;
+  uint64_t snapshot_bytes_ = 0;
+  bool rotated_exists_ = false; // locks.log.1 is there: merge before rotating again
+  bool compacting_ = false;
   std::string pending_;
   size_t pending_records_ = 0;
   uint64_t commits_ = 0;

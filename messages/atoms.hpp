@@ -12,6 +12,7 @@ using park_end = caf::atom_constant<caf::atom("park_end")>;
 using drain = caf::atom_constant<caf::atom("drain")>;
 using persist = caf::atom_constant<caf::atom("persist")>;
 using flush = caf::atom_constant<caf::atom("flush")>;
+using compact = caf::atom_constant<caf::atom("compact")>;
 using done = caf::atom_constant<caf::atom("done")>;
 using peer_reply = caf::atom_constant<caf::atom("peer_reply")>;
 using round_timeout = caf::atom_constant<caf::atom("round_to")>;

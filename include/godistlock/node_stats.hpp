@@ -42,6 +42,12 @@ public:
   bool sees_majority() const { return sees_majority_; }
   uint64_t majority() const { return majority_; }
   uint64_t incarnation() const { return incarnation_; } // of its data dir
+  // While recovering and still waiting for answers (before catching up): the
+  // peers not heard from ("ID@HOST:PORT"), how many that hold data have
+  // answered and how many such answers it needs.
+  const std::vector<std::string>& awaiting_peers() const { return awaiting_peers_; }
+  uint64_t data_peers_answered() const { return data_peers_answered_; }
+  uint64_t data_peers_needed() const { return data_peers_needed_; }
 
 private:
   friend struct detail::ReplyDecoder;
@@ -66,6 +72,9 @@ private:
   bool sees_majority_ = false;
   uint64_t majority_ = 0;
   uint64_t incarnation_ = 0;
+  std::vector<std::string> awaiting_peers_;
+  uint64_t data_peers_answered_ = 0;
+  uint64_t data_peers_needed_ = 0;
 };
 
 } // namespace godistlock::client

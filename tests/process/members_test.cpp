@@ -49,6 +49,10 @@ void check_held(Harness& h, const std::string& servers, const std::string& name,
                                                 << ") was lost: " << r.describe());
 }
 
+CliResult cluster_view(Harness& h, const std::string& servers) {
+  return h.cli_at(servers, {"--timeout", "3s", "cluster"}, 15000ms);
+}
+
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(members)
@@ -112,6 +116,15 @@ BOOST_FIXTURE_TEST_CASE(new_cluster_waits_for_every_member_and_names_the_missing
   BOOST_CHECK_MESSAGE(r.code() == 3, r.describe());
   BOOST_CHECK_MESSAGE(contains(node(1).log(), "needs every one of the 2 peers to answer"),
                       node(1).log());
+  // `cluster` says the same, not only the log.
+  auto view = cluster_view(*this, servers({1, 2}));
+  BOOST_CHECK_MESSAGE(view.code() == 3, view.describe());
+  BOOST_CHECK_MESSAGE(contains(view.out, "not voting yet: waiting for n3") &&
+                          contains(view.out, "a brand-new cluster needs every member started"),
+                      view.describe());
+  auto json = cli_at(servers({1, 2}), {"--timeout", "3s", "cluster", "--json"}, 15000ms);
+  BOOST_CHECK_MESSAGE(contains(json.out, "\"awaiting_peers\":[\"n3@" + endpoint(3) + "\"]"),
+                      json.describe());
 
   auto extra = cluster_args(3);
   extra.push_back("--bootstrap");
