@@ -1240,6 +1240,17 @@ inline std::string replay_command(uint32_t seed) {
          " build/bin/unit_tests --run_test=" + suite.p_name.get() + "/" + tc.p_name.get();
 }
 
+// How many of a scan's seeds this build runs: all, but half under
+// AddressSanitizer (build-asan/, about 20 times slower), which looks for
+// memory errors rather than rarer interleavings; CI runs both builds.
+inline uint32_t seeds_in_this_build(uint32_t seeds) {
+#ifdef __SANITIZE_ADDRESS__
+  return std::max<uint32_t>(1, seeds / 2);
+#else
+  return seeds;
+#endif
+}
+
 // GDL_SIM_SEED=N: run only seed N (to replay a failure).
 inline std::optional<uint32_t> replayed_seed() {
   const char* v = std::getenv("GDL_SIM_SEED");
@@ -1254,6 +1265,7 @@ inline std::optional<uint32_t> replayed_seed() {
 template <class Configure> int runs_failed(uint32_t seeds, Stats& total, Configure configure) {
   int failures = 0;
   uint32_t first = 1;
+  seeds = seeds_in_this_build(seeds);
   if (auto only = replayed_seed()) {
     first = *only;
     seeds = *only;
