@@ -30,6 +30,7 @@
 #include <map>
 #include <thread>
 #include <time.h>
+#include <unistd.h>
 #include <vector>
 
 using namespace godistlock;
@@ -201,17 +202,7 @@ int latency(const Args& a) {
 }
 
 size_t rss_bytes() {
-  std::ifstream in("/proc/self/status");
-  std::string key;
-  while (in >> key) {
-    if (key == "VmRSS:") {
-      size_t kb = 0;
-      in >> kb;
-      return kb * 1024;
-    }
-    std::getline(in, key);
-  }
-  return 0;
+  return bench::resident_bytes(::getpid());
 }
 
 // Holds `locks` locks through the node actor directly (no network), waits

@@ -46,20 +46,6 @@ uint16_t free_port() {
   return ntohs(addr.sin_port);
 }
 
-size_t rss_of(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string key;
-  while (in >> key) {
-    if (key == "VmRSS:") {
-      size_t kb = 0;
-      in >> kb;
-      return kb * 1024;
-    }
-    std::getline(in, key);
-  }
-  return 0;
-}
-
 struct NodeProcess {
   std::string id;
   uint16_t port = 0;
@@ -186,6 +172,20 @@ double mib(size_t bytes) {
 
 } // namespace
 
+size_t resident_bytes(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string key;
+  while (in >> key) {
+    if (key == "VmRSS:") {
+      size_t kb = 0;
+      in >> kb;
+      return kb * 1024;
+    }
+    std::getline(in, key);
+  }
+  return 0;
+}
+
 int cluster_memory(const ClusterMemoryOptions& o) {
   char tmpl[] = "/tmp/godistlock-bench-cluster-XXXXXX";
   if (!mkdtemp(tmpl)) {
@@ -213,7 +213,7 @@ int cluster_memory(const ClusterMemoryOptions& o) {
     }
     std::vector<size_t> before;
     for (auto& n : cluster.nodes())
-      before.push_back(rss_of(n.pid));
+      before.push_back(resident_bytes(n.pid));
 
     auto fill = fill_locks(sys, handles, o.locks, o.threads, o.window);
     std::cout << std::fixed << std::setprecision(1) << "filled " << fill.granted << " of "
@@ -239,7 +239,7 @@ int cluster_memory(const ClusterMemoryOptions& o) {
     for (size_t i = 0; i < cluster.nodes().size(); ++i) {
       auto& n = cluster.nodes()[i];
       auto s = stats_of(sys, handles[i]);
-      auto rss = rss_of(n.pid);
+      auto rss = resident_bytes(n.pid);
       std::cout << n.id << ": RSS " << mib(rss) << " MiB (" << mib(before[i])
                 << " MiB before the fill), held " << (s ? s->held_locks() : 0) << ", resting "
                 << (s ? s->resting_locks() : 0) << ", live lock actors "
@@ -268,7 +268,7 @@ int cluster_memory(const ClusterMemoryOptions& o) {
     if (served)
       std::cout << first.id << " restarted with " << o.locks << " locks on disk: served again "
                 << std::setprecision(2) << took << " s after it was started; RSS "
-                << std::setprecision(1) << mib(rss_of(first.pid)) << " MiB\n";
+                << std::setprecision(1) << mib(resident_bytes(first.pid)) << " MiB\n";
     else {
       std::cout << first.id << " did not serve within 120 s of its restart\n";
       rc = 1;

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <string>
+#include <sys/types.h>
 
 namespace godistlock::bench {
 
@@ -15,6 +16,9 @@ struct ClusterMemoryOptions {
   size_t threads = 8; // filling threads, spread over the nodes
   size_t window = 32; // acquires in flight per thread (more only queue up)
 };
+
+// The resident set size of process `pid` (0 if it cannot be read).
+size_t resident_bytes(pid_t pid);
 
 // Prints the fill rate, each node's RSS, and the restart time; returns 0,
 // 1 when a lock was not granted or the restarted node did not serve, 3
