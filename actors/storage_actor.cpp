@@ -20,8 +20,11 @@ using self_ptr = storage_actor::stateful_pointer<storage_state>;
 
 // Folds the rotated log into the snapshot on its own thread, so that
 // commits go on meanwhile (with a million locks a merge takes seconds),
-// then answers with the snapshot's size and exits.
-caf::behavior compactor(caf::event_based_actor* self, core::Wal::Compaction job) {
+// then answers with the snapshot's size and exits. It holds the Wal, and so
+// the data dir's lock, until the merge is done: a node that stops meanwhile
+// must not let another process open the dir while the snapshot is written.
+caf::behavior compactor(caf::event_based_actor* self, core::Wal::Compaction job,
+                        std::shared_ptr<core::Wal> dir_lock) {
   return {
       [=](atoms::compact) {
         uint64_t snapshot_bytes = 0;
@@ -30,6 +33,7 @@ caf::behavior compactor(caf::event_based_actor* self, core::Wal::Compaction job)
         } catch (const std::exception& e) {
           die(e);
         }
+        (void)dir_lock; // captured, so it lives as long as this actor
         self->quit();
         return snapshot_bytes;
       },
@@ -38,7 +42,7 @@ caf::behavior compactor(caf::event_based_actor* self, core::Wal::Compaction job)
 
 void start_compaction(self_ptr self) {
   auto job = self->state.wal->rotate();
-  auto worker = self->home_system().spawn<caf::detached>(compactor, job);
+  auto worker = self->home_system().spawn<caf::detached>(compactor, job, self->state.wal);
   self->request(worker, caf::infinite, atoms::compact::value)
       .then([=](uint64_t snapshot_bytes) { self->state.wal->compaction_done(snapshot_bytes); },
             [=](caf::error& e) {
